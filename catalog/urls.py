@@ -1,0 +1,3 @@
+"""URL map of the catalog app."""
+app_name = "catalog"
+urlpatterns: list = []

@@ -1,0 +1,10 @@
+"""Celery application; configuration comes from Django settings under the CELERY_ namespace."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comfyvn_site.settings.base")
+
+app = Celery("comfyvn_site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

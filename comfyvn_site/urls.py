@@ -1,0 +1,28 @@
+"""The one explicit URL map (upstream silently dropped whole routers on path collisions)."""
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from comfyvn_site.api import json_error_view
+
+
+def healthz(request):
+    """Public liveness probe; carries no data."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/providers/", include("providers.urls")),
+    path("api/providers/", include("health.urls")),
+    path("api/gpu/", include("gpu.urls")),
+    path("api/", include("catalog.urls")),
+    path("", include("compute.urls")),
+]
+
+handler404 = json_error_view(404, "not_found", "No such endpoint.")
+handler500 = json_error_view(500, "server_error", "Internal server error; it has been logged.")

@@ -1,0 +1,3 @@
+"""URL map of the compute app."""
+app_name = "compute"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URL map of the gpu app."""
+app_name = "gpu"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URL map of the health app."""
+app_name = "health"
+urlpatterns: list = []
