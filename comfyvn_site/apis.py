@@ -12,6 +12,9 @@ class PingApi(APIView):
         ok = serializers.BooleanField()
         user = serializers.CharField()
 
+        class Meta:
+            ref_name = "Ping"
+
     @extend_schema(responses=OutputSerializer)
     def get(self, request):
         return Response(self.OutputSerializer({"ok": True, "user": request.user.get_username()}).data)

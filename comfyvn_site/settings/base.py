@@ -115,6 +115,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "comfyvn_site.api.error_responses_postprocess",
+    ],
 }
 
 # --- Compute Advisor ---------------------------------------------------------------------------
