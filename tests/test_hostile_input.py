@@ -1,0 +1,156 @@
+"""Hostile input on every write route the URL resolver knows: a 4xx or a correct answer, never a 500, nothing written.
+
+Routes come from DRF's endpoint enumerator (it walks the resolver), so a route that lands later is covered here
+without touching this file; string and array fields come from each operation's request schema where it has one.
+"""
+import functools
+import json
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.schemas.generators import EndpointEnumerator
+from rest_framework.test import APIClient
+
+WRITE_METHODS = ("POST", "PUT", "PATCH")
+TEN_MB = 10 * 1024 * 1024
+UNICODE_ID = "ŝpécïal-ıd-😀-ｆｕｌｌｗｉｄｔｈ"
+INJECTIONS = (
+    "' OR '1'='1'; DROP TABLE providers_provider; --",
+    "x'); DELETE FROM auth_user; --",
+    '{{ "zq"|upper }}{{ settings.SECRET_KEY }}{% debug %}',
+    "${7*7}<script>alert(1)</script>",
+    "../../../../etc/passwd",
+    "\u202e\ufeff" + "é" * 300,
+)
+
+
+def _write_routes() -> list[tuple[str, str]]:
+    endpoints = EndpointEnumerator().get_api_endpoints()
+    return sorted({(path, method) for path, method, _ in endpoints if method in WRITE_METHODS})
+
+
+ROUTES = _write_routes()
+
+
+@functools.cache
+def _schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _request_properties(path: str, method: str) -> dict:
+    """Top-level properties of the JSON request body the schema documents for this operation ({} if none)."""
+    document = _schema()
+    operation = document["paths"].get(path, {}).get(method.lower(), {})
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" in body:
+        body = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    return body.get("properties", {})
+
+
+def _url(path: str, value: str = "local") -> str:
+    """The route with every path parameter filled in ('local' exists once the templates are synced)."""
+    while "{" in path:
+        start = path.index("{")
+        path = path[:start] + value + path[path.index("}", start) + 1:]
+    return path
+
+
+def _row_counts() -> dict[str, int]:
+    return {model._meta.label: model.objects.count() for model in apps.get_models()}
+
+
+@pytest.fixture
+def api(staff, templates):
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+def _send(client, method: str, url: str, body: bytes, content_type: str = "application/json"):
+    before = _row_counts()
+    response = client.generic(method, url, data=body, content_type=content_type)
+    assert response.status_code < 500, f"{method} {url} -> {response.status_code}: {response.content[:500]!r}"
+    if response.status_code >= 400:
+        assert _row_counts() == before, f"{method} {url} failed with {response.status_code} but wrote rows"
+        if response.get("Content-Type", "").startswith("application/json"):
+            assert set(response.json()) == {"code", "message", "extra"}, response.content[:500]
+    return response
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"a":' * levels + b"1" + b"}" * levels
+
+
+RAW_BODIES = {
+    "deep_nesting_100k": b"[" * 100_000 + b"]" * 100_000,
+    "deep_object_nesting_500": _deep(500),
+    "non_utf8": b'{"name": "\xff\xfe\xc3\x28", "id": "\xed\xa0\x80"}',
+    "infinity_1e309": b'{"name": 1e309, "priority": 1e309, "min_vram_gb": -1e309}',
+    "nan": b'{"name": NaN, "priority": NaN}',
+    "infinity_literal": b'{"priority": Infinity}',
+    "huge_integer": b'{"priority": ' + b"9" * 4000 + b"}",
+    "int_past_64_bits": b'{"priority": 18446744073709551616}',
+    "duplicate_keys": b'{"id": "a", "id": "b"}',
+    "nul_in_string": b'{"name": "a\\u0000b", "meta": {"k\\u0000": "v"}}',
+    "top_level_array": b"[]",
+    "top_level_string": b'"hello"',
+    "top_level_null": b"null",
+    "empty_body": b"",
+    "truncated": b'{"name": "abc',
+    "bom_prefixed": b'\xef\xbb\xbf{"name": "x"}',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+@pytest.mark.parametrize("case", sorted(RAW_BODIES))
+def test_malformed_json_is_refused_without_a_write(api, path, method, case):
+    response = _send(api, method, _url(path), RAW_BODIES[case])
+    if case not in {"top_level_array", "top_level_string", "top_level_null", "empty_body"}:
+        assert 400 <= response.status_code < 500
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+def test_ten_megabyte_body_is_413(api, path, method):
+    body = json.dumps({"name": "x" * TEN_MB}).encode()
+    assert _send(api, method, _url(path), body).status_code == 413
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/json; charset=bz2_codec"])
+def test_wrong_content_type_is_refused(api, path, method, content_type):
+    response = _send(api, method, _url(path), b'{"name": "x"}', content_type)
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+def test_unicode_id_in_the_path_is_a_4xx_or_an_answer(api, path, method):
+    if "{" not in path:
+        pytest.skip("route has no path parameter")
+    _send(api, method, _url(path, UNICODE_ID), b"{}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+@pytest.mark.parametrize("injection", INJECTIONS + (UNICODE_ID,))
+def test_injection_in_every_string_field_is_inert(api, path, method, injection):
+    properties = _request_properties(path, method)
+    strings = [name for name, spec in properties.items() if spec.get("type") == "string"] or ["id", "name"]
+    response = _send(api, method, _url(path), json.dumps(dict.fromkeys(strings, injection)).encode())
+    assert settings.SECRET_KEY.encode() not in response.content
+    assert b"ZQ" not in response.content, "a template was rendered from request data"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method"), ROUTES)
+def test_ten_thousand_items_in_every_array_field(api, path, method):
+    properties = _request_properties(path, method)
+    arrays = [name for name, spec in properties.items() if spec.get("type") == "array"] or ["assets", "providers"]
+    item = {"name": "asset.bin", "size_mb": 1}
+    _send(api, method, _url(path), json.dumps(dict.fromkeys(arrays, [item] * 10_000)).encode())
