@@ -160,6 +160,43 @@ class MemorySampler:
         return {"rss_first_mb": round(mib[0], 1), "rss_last_mb": round(mib[-1], 1), "rss_peak_mb": round(max(mib), 1)}
 
 
+def gunicorn_start(*, database_url: str, port: int, workers: int = 2, log=subprocess.DEVNULL,
+                   extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """gunicorn serving the production WSGI app (base settings) on 127.0.0.1:`port`; call `wait_ready` next."""
+    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="comfyvn_site.settings.base",
+               LOG_LEVEL="WARNING", **(extra_env or {}))
+    return subprocess.Popen(
+        [str(GUNICORN), "comfyvn_site.wsgi:application", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(process: subprocess.Popen, base_url: str, *, workers: int, timeout_s: float = 60.0) -> None:
+    """Block until /healthz answers and every worker has forked."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as answer:
+                if answer.status == 200 and len(psutil.Process(process.pid).children()) >= workers:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn not ready after {timeout_s} s")
+
+
+def gunicorn_stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Service:
     """Context manager: fresh database, seeded registry, gunicorn up and answering; all torn down on exit."""
 
@@ -184,41 +221,20 @@ class Service:
         from django.db import connections
 
         connections.close_all()
-        env = dict(os.environ, DATABASE_URL=self.database_url, DJANGO_SETTINGS_MODULE="comfyvn_site.settings.base",
-                   LOG_LEVEL="WARNING")
-        self.process = subprocess.Popen(
-            [str(GUNICORN), "comfyvn_site.wsgi:application", "--workers", str(self.workers),
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
+        self.process = gunicorn_start(database_url=self.database_url, port=self.port, workers=self.workers,
+                                      log=self.log)
+        try:
+            wait_ready(self.process, self.base_url, workers=self.workers)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; see {self.log.name}") from None
         return self
-
-    def _wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as answer:
-                    if answer.status == 200 and len(psutil.Process(self.process.pid).children()) >= self.workers:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn not ready after {timeout_s} s; see {self.log.name}")
 
     def memory_sampler(self) -> MemorySampler:
         return MemorySampler(self.process.pid).start()
 
     def __exit__(self, *exc) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            gunicorn_stop(self.process)
         from django.db import connections
 
         connections.close_all()

@@ -1,0 +1,133 @@
+"""Faults, against private servers on free ports: the broker or the database goes away; the service degrades and
+recovers by itself. Never the machine's shared PostgreSQL or Redis."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import psutil
+import pytest
+import redis
+from kombu.exceptions import OperationalError
+
+from bench.server import REPO, free_port, gunicorn_start, gunicorn_stop, wait_ready
+from tests.servers import PrivatePostgres, PrivateRedis
+
+pytestmark = pytest.mark.slow
+# A fault must cost a caller seconds, not a hung worker (reliability.md finding 6: the defaults blocked > 45 s).
+FAST_FAILURE_S = 6
+
+
+@pytest.fixture
+def private_redis():
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def private_postgres():
+    server = PrivatePostgres()
+    if server.bin is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def wedged_port():
+    """A loopback listener that accepts connections and never answers: a hung broker."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held = []
+    threading.Thread(target=lambda: held.extend(iter(listener.accept, None)), daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def _enqueue(broker_url: str) -> None:
+    """Publish one task message with the service's own broker settings (send_task publishes even when eager)."""
+    from comfyvn_site.celery import app
+
+    with app.connection_for_write(broker_url) as connection:
+        app.send_task("comfyvn.fault_probe", connection=connection)
+
+
+def _elapsed(action) -> float:
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def test_enqueue_reaches_a_running_private_redis(private_redis):
+    _enqueue(private_redis.url)
+    assert redis.Redis.from_url(private_redis.url).llen("celery") == 1
+
+
+def test_enqueue_to_a_stopped_redis_fails_fast(private_redis):
+    private_redis.stop()
+
+    def attempt():
+        with pytest.raises(OperationalError):
+            _enqueue(private_redis.url)
+
+    assert _elapsed(attempt) < FAST_FAILURE_S
+
+
+def test_enqueue_to_a_wedged_redis_fails_fast(wedged_port):
+    def attempt():
+        with pytest.raises(OperationalError):
+            _enqueue(f"redis://127.0.0.1:{wedged_port}/0")
+
+    assert _elapsed(attempt) < FAST_FAILURE_S
+
+
+def _manage(database_url: str, *args: str) -> str:
+    env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="comfyvn_site.settings.base")
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True,
+                          text=True, timeout=300)
+    return done.stdout
+
+
+def _ping(base_url: str, token: str) -> int:
+    request = urllib.request.Request(f"{base_url}/api/ping", headers={"Authorization": f"Token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_service_survives_a_postgres_restart_without_restarting(private_postgres):
+    """CONN_HEALTH_CHECKS: the first request after the restart gets a fresh connection instead of a dead one."""
+    private_postgres.create_database("advisor")
+    database_url = private_postgres.url("advisor")
+    _manage(database_url, "migrate", "--noinput")
+    token = _manage(database_url, "shell", "-c", (
+        "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token; "
+        "print(Token.objects.create(user=get_user_model().objects.create_user('fault-staff')).key)")).split()[-1]
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # Persistent connections (as deployed) are what a restart breaks; one worker so every request reuses one.
+    process = gunicorn_start(database_url=database_url, port=port, workers=1, extra_env={"CONN_MAX_AGE": "600"})
+    try:
+        wait_ready(process, base_url, workers=1)
+        assert _ping(base_url, token) == 200
+        workers = {child.pid for child in psutil.Process(process.pid).children()}
+
+        private_postgres.restart()
+
+        assert [_ping(base_url, token) for _ in range(3)] == [200, 200, 200]
+        assert {child.pid for child in psutil.Process(process.pid).children()} == workers
+    finally:
+        gunicorn_stop(process)
