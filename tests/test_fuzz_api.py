@@ -4,28 +4,45 @@ Every documented operation gets a bounded number of generated requests, valid an
 conforms to the schema (status, content type, headers, body), invalid input gets a 4xx. Operations that land later
 are covered without touching this file. COMFYVN_FUZZ_EXAMPLES raises the budget for a deeper run.
 
-One tolerance, on purpose: DRF reads a JSON number sent for a string field as that string and a numeric string sent
-for a number field as that number. Invalid data whose only fault is such a type swap may therefore be answered 2xx;
-every other invalid input must get a 4xx.
+Schema-valid input may still be refused with a 4xx (an unknown template id is valid JSON Schema but not a valid
+request), so positive-data acceptance is not asserted. One more tolerance, on purpose: DRF reads a JSON number sent
+for a string field as that string and a numeric string sent for a number field as that number. Invalid data whose
+only fault is such a type swap may therefore be answered 2xx; every other invalid input must get a 4xx.
 """
+import json
 import os
 
 import pytest
 import schemathesis
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.core.mutations import OperatorKind
 from schemathesis.generation.meta import CoverageScenario
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from comfyvn_site.wsgi import application
 
 EXAMPLES = int(os.environ.get("COMFYVN_FUZZ_EXAMPLES", "25"))
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+def _served_schema() -> dict:
+    """What /api/schema/ serves, built by the same generator in-process: the route needs a login, and a login needs
+    the test database, which does not exist yet while tests are collected."""
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(document))
+
+
+schema = schemathesis.openapi.from_dict(_served_schema())
+schema.app = application  # what from_wsgi sets: every case is called in-process over WSGI
+# PostgreSQL cannot store NUL in text or jsonb, so the parser refuses it everywhere (tests/test_parsers.py).
+schema.config.generation.update(allow_x00=False)
 
 
 def _only_type_swaps(case) -> bool:
@@ -67,5 +84,10 @@ def staff_headers(staff, templates):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_api_operation_survives_fuzzing(case, staff_headers):
-    case.call_and_validate(headers=staff_headers, excluded_checks=[negative_data_rejection],
+    case.call_and_validate(headers=staff_headers, excluded_checks=[negative_data_rejection, positive_data_acceptance],
                            additional_checks=[invalid_input_rejected])
+
+
+def test_schema_documents_every_operation_without_warnings(tmp_path):
+    """An operation the generator cannot describe is left out of the schema, and so out of the gate above."""
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
