@@ -19,7 +19,9 @@ def machine() -> dict:
         names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         cpu = names[0] if names else cpu
     return {"cpu": cpu, "cores": psutil.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "kernel": platform.release()}
+            "python": platform.python_version(), "kernel": platform.release(),
+            # Other work on the machine skews every figure; the 1-minute load says how busy it was.
+            "load_1m": round(os.getloadavg()[0], 2)}
 
 
 def table(rows: list[dict]) -> str:

@@ -64,6 +64,7 @@ def scripts() -> list[str]:
 
 def main() -> int:
     isolated = isolation_available()
+    before = machine()
     reports = []
     for name in scripts():
         if not (BENCH / f"{name}.py").exists():
@@ -81,7 +82,9 @@ def main() -> int:
             print(f"[{report['name']}] output:\n{report['output']}")
     if not isolated:
         print("note: unshare -n is not available here; benchmarks ran without network isolation")
-    latest = {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+    print(f"machine: {before}")
+    latest = {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": before,
+              "load_1m_at_end": machine()["load_1m"],
               "network_isolated": isolated, "benches": reports}
     (BENCH / "results" / "latest.json").write_text(json.dumps(latest, indent=2) + "\n")
     print(f"\nwrote {BENCH / 'results' / 'latest.json'}")
