@@ -273,10 +273,11 @@ def provider_create(*, template_id: str, provider_id: str | None = None, name: s
 
 
 @transaction.atomic
-def provider_register(*, definition: dict) -> tuple[Provider, bool]:
+def provider_register(*, definition: dict, dry_run: bool = False) -> tuple[Provider, bool]:
     """Create or update a provider from a full definition (the GUI editor's upsert); True when created.
 
     Omitted fields keep their stored values (template defaults for a new entry); omitted credentials are kept.
+    `dry_run` validates and writes nothing.
     """
     definition = _definition_parse(definition)
     provider_id = _definition_id(definition)
@@ -284,9 +285,9 @@ def provider_register(*, definition: dict) -> tuple[Provider, bool]:
     templates = {template.id: template for template in ProviderTemplate.objects.all()}
     current = Provider.objects.select_for_update().filter(id=provider_id).first()
     provider = _definition_build(definition, provider_id=provider_id, current=current, templates=templates)
-    if current is None:
+    if not dry_run and current is None:
         provider.save(force_insert=True)
-    else:
+    elif not dry_run:
         provider.save(update_fields=_WRITE_FIELDS)
     return provider, current is None
 
