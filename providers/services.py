@@ -33,6 +33,7 @@ EXPORT_VERSION = 1
 _REGISTRY_LOCK_KEY = 0x636F6D6679766E
 _FIELDS = ("name", "kind", "service", "base_url", "active", "priority")
 _FIELD_TYPES = {"id": str, "name": str, "kind": str, "service": str, "base_url": str, "active": bool, "priority": int}
+_TYPE_NAMES = {str: "string", bool: "boolean", int: "integer"}
 _DEFINITION_KEYS = frozenset({"id", "template", "meta", "config", *_FIELDS})
 # Keys that registry entries carry in API responses: accepted in an import file and ignored.
 _OUTPUT_ONLY_KEYS = frozenset({"secrets_set", "health", "available", "last_health", "last_checked_at",
@@ -212,7 +213,7 @@ def _definition_parse(entry) -> dict:
     for name, expected in _FIELD_TYPES.items():
         value = entry.get(name)
         if name in entry and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
-            errors[name] = f"must be a {expected.__name__.replace('str', 'string').replace('int', 'integer')}"
+            errors[name] = f"must be a JSON {_TYPE_NAMES[expected]}"
     if "template" in entry and not isinstance(entry["template"], str | None):
         errors["template"] = "must be a template id or null"
     if errors:
@@ -386,8 +387,9 @@ def provider_export(*, actor, include_secrets: bool = False, from_loopback: bool
             "COMFYVN_TRUSTED_PROXIES, never from Host or a client-supplied X-Forwarded-For) or when "
             "COMFYVN_ALLOW_SECRET_EXPORT=1; export without include_secrets instead."
         )
-    entries = [_provider_definition(provider, include_secrets=include_secrets) for provider in provider_list()]
-    credentials = sum(len(provider.secrets_set) for provider in provider_list()) if include_secrets else 0
+    providers = list(provider_list())
+    entries = [_provider_definition(provider, include_secrets=include_secrets) for provider in providers]
+    credentials = sum(len(provider.secrets_set) for provider in providers) if include_secrets else 0
     audit_logger.info("provider export by %s: %d providers, %d credentials included", actor.get_username(),
                       len(entries), credentials)
     return {"version": EXPORT_VERSION, "exported_at": timezone.now().isoformat(), "providers": entries}
