@@ -256,3 +256,15 @@ def test_concurrent_replace_imports_serialise(templates):
         thread.join()
     ids = set(Provider.objects.exclude(id="local").values_list("id", flat=True))
     assert ids in ({e["id"] for e in files["a"]}, {e["id"] for e in files["b"]})
+
+
+def test_reimporting_the_same_entry_rewrites_nothing(templates):
+    provider_import(entries=[_entry("rp", config={"api_key": "sk-same"})])
+    before = Provider.objects.values("updated_at", "secrets_ciphertext").get(id="rp")
+    report = provider_import(entries=[_entry("rp", config={"api_key": "sk-same"})])
+    assert report.updated == ["rp"]
+    assert Provider.objects.values("updated_at", "secrets_ciphertext").get(id="rp") == before
+    provider_import(entries=[_entry("rp", name="Renamed")])
+    after = Provider.objects.get(id="rp")
+    assert after.name == "Renamed" and after.updated_at > before["updated_at"]
+    assert after.secrets_ciphertext == before["secrets_ciphertext"]
