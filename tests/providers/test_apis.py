@@ -294,3 +294,21 @@ def test_openapi_schema_lists_every_operation_and_write_only_credentials(user_cl
         assert config["writeOnly"] is True
         for credential in ("api_key", "secret_key", "client_secret", "service_account_json", "api_token"):
             assert config["properties"][credential]["writeOnly"] is True
+
+
+def test_credentials_are_write_only_on_the_field_itself():
+    from providers.apis import (
+        ProviderCreateInputSerializer,
+        ProviderRegisterInputSerializer,
+        ProviderUpdateInputSerializer,
+    )
+
+    for serializer in (ProviderCreateInputSerializer(), ProviderRegisterInputSerializer(),
+                       ProviderUpdateInputSerializer()):
+        assert serializer.fields["config"].write_only is True
+
+
+def test_reserved_words_fall_through_the_detail_route(templates, user_client, settings):
+    settings.DEBUG = False
+    response = user_client.get("/api/providers/health")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
