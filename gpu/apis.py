@@ -1,4 +1,5 @@
 """APIs: thin views over the GPU inventory selectors."""
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,8 +11,9 @@ from gpu.services import gpu_self_report_if_due
 class GpuListApi(APIView):
     """Every host's CPU and GPUs (stale hosts flagged), every remote provider, and this host's NVML state."""
 
+    @extend_schema_serializer(component_name="GpuList")
     class OutputSerializer(serializers.Serializer):
-        class DeviceSerializer(serializers.Serializer):
+        class GpuDeviceSerializer(serializers.Serializer):
             id = serializers.CharField(help_text='"cpu" or "cuda:<index>"; unique together with `host`.')
             host = serializers.CharField()
             kind = serializers.CharField(help_text='"cpu" or "gpu".')
@@ -25,7 +27,7 @@ class GpuListApi(APIView):
             stale = serializers.BooleanField()
             reported_at = serializers.DateTimeField()
 
-        class RemoteSerializer(serializers.Serializer):
+        class GpuRemoteSerializer(serializers.Serializer):
             id = serializers.CharField(help_text='"remote:<provider id>".')
             provider_id = serializers.CharField()
             name = serializers.CharField()
@@ -35,7 +37,7 @@ class GpuListApi(APIView):
             health_state = serializers.CharField(help_text='"unverified", "healthy" or "unhealthy".')
             last_checked_at = serializers.DateTimeField(allow_null=True)
 
-        class SystemSerializer(serializers.Serializer):
+        class GpuSystemSerializer(serializers.Serializer):
             hostname = serializers.CharField()
             cpu_count = serializers.IntegerField()
             cpu_percent = serializers.FloatField(allow_null=True)
@@ -44,17 +46,18 @@ class GpuListApi(APIView):
             gpu_count = serializers.IntegerField()
             stale_after_seconds = serializers.IntegerField()
 
-        class NvmlSerializer(serializers.Serializer):
+        class GpuNvmlSerializer(serializers.Serializer):
             available = serializers.BooleanField()
             reason = serializers.CharField(allow_null=True)
             driver_version = serializers.CharField(allow_null=True)
             cuda_driver_version = serializers.CharField(allow_null=True)
 
-        devices = DeviceSerializer(many=True)
-        remote = RemoteSerializer(many=True)
-        system = SystemSerializer()
-        nvml = NvmlSerializer()
+        devices = GpuDeviceSerializer(many=True)
+        remote = GpuRemoteSerializer(many=True)
+        system = GpuSystemSerializer()
+        nvml = GpuNvmlSerializer()
 
+    @extend_schema(responses=OutputSerializer)
     def get(self, request):
         gpu_self_report_if_due()
         return Response(self.OutputSerializer(gpu_listing_get()).data)

@@ -2,7 +2,7 @@
 import socket
 
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 from kombu.common import Broadcast
 
 from comfyvn_site.env import BASE_DIR, env, env_required
@@ -141,6 +141,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # Exchange bindings (fanout, pidbox); kombu's default is ./control in whatever directory the worker runs.
+        "control_folder": str(_queue_dir / "control"),
     }
 else:
     # A wedged broker must fail an enqueue in seconds, not block a request (reliability.md finding 6).
@@ -180,13 +182,16 @@ if GPU_STALE_AFTER_SECONDS <= max(GPU_PROBE_TTL_SECONDS, GPU_REPORT_INTERVAL_SEC
                                "GPU_REPORT_INTERVAL_SECONDS, or every host would look stale between reports.")
 # An inventory report must reach every worker, one per GPU host, not whichever worker takes it first: the task
 # goes to a fanout exchange, and each host consumes it from its own queue (a fixed name, so the filesystem
-# broker does not collect queues of workers that have gone).
+# broker does not collect queues of workers that have gone). The sender must declare the fanout exchange itself:
+# Celery never declares a Broadcast queue when publishing, and on Redis an undeclared exchange drops the message.
+_GPU_INVENTORY_EXCHANGE = Exchange("gpu_inventory", type="fanout")
 CELERY_TASK_QUEUES = (
     Queue("celery"),
-    Broadcast("gpu_inventory", queue=f"gpu_inventory.{GPU_HOSTNAME}"),
+    Broadcast(queue=f"gpu_inventory.{GPU_HOSTNAME}", exchange=_GPU_INVENTORY_EXCHANGE, alias="gpu_inventory"),
 )
 CELERY_TASK_ROUTES = {
-    "gpu.tasks.gpu_inventory_sync_task": {"queue": "gpu_inventory", "exchange": "gpu_inventory"},
+    # No "exchange" key: Celery then takes exchange and routing key from the queue, the topic workers listen on.
+    "gpu.tasks.gpu_inventory_sync_task": {"queue": "gpu_inventory", "declare": [_GPU_INVENTORY_EXCHANGE]},
 }
 
 LOGGING = {
