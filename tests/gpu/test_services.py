@@ -1,8 +1,10 @@
 """Inventory services and selectors: idempotent upserts, several hosts in one database, the stale window."""
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -138,3 +140,27 @@ def test_schedule_is_upserted_by_name_and_keeps_an_interval_edited_in_the_admin(
     assert gpu_report_schedule_upsert().interval.every == 90
     assert gpu_report_schedule_upsert(every_seconds=45).interval.every == 45
     assert sorted(PeriodicTask.objects.values_list("name", flat=True)) == [GPU_REPORT_SCHEDULE_NAME, "someone-elses"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
+    probe = fake_system_probe(FakeNvml([H100, L4]))
+    start, errors = threading.Barrier(8), []
+
+    def report():
+        start.wait()
+        try:
+            gpu_inventory_sync(probe=probe, hostname="racing-host")
+        except Exception as exc:  # collected so the assertion shows every failure
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert list(GpuHost.objects.values_list("hostname", flat=True)) == ["racing-host"]
+    assert sorted(GpuDevice.objects.values_list("uuid", flat=True)) == sorted([H100.uuid, L4.uuid])
