@@ -99,6 +99,22 @@ class FakeHostProbe:
         return self.info
 
 
+def run_concurrently(call, threads: int) -> list:
+    """Start `threads` threads that call `call()` at the same instant (a barrier); return every result."""
+    start, results = threading.Barrier(threads), []
+
+    def worker():
+        start.wait()
+        results.append(call())
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return results
+
+
 def fake_system_probe(nvml: FakeNvml, **host) -> CachedSystemProbe:
     """A probe that reads the fake NVML on every call (TTL 0), for services that take `probe=`."""
     return CachedSystemProbe(gpu_probe=NvmlProbe(load_nvml=lambda: nvml), host_probe=FakeHostProbe(**host),

@@ -1,12 +1,11 @@
 """Discovery: NVML results for 0/1/2 GPUs and every failure mode, once-per-process init, the TTL snapshot."""
-import threading
 from dataclasses import replace
 
 import pynvml
 import pytest
 
 from gpu.discovery import CachedSystemProbe, GpuInfo, NvmlProbe, ProbeResult, PsutilHostProbe, system_probe
-from tests.gpu.conftest import H100, L4, FakeHostProbe, FakeNvml
+from tests.gpu.conftest import H100, L4, FakeHostProbe, FakeNvml, run_concurrently
 
 
 def probe_with(nvml):
@@ -83,17 +82,7 @@ def test_nvml_is_initialised_once_per_process_even_under_concurrent_first_use():
     nvml = FakeNvml([H100])
     nvml.init_seconds = 0.05
     probe = NvmlProbe(load_nvml=lambda: nvml)
-    start = threading.Barrier(16)
-
-    def read():
-        start.wait()
-        probe.probe()
-
-    threads = [threading.Thread(target=read) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(probe.probe, 16)
     assert nvml.init_calls == 1
     assert nvml.count_calls == 16
 
@@ -127,27 +116,13 @@ def test_snapshot_reads_nvml_once_per_ttl_window_under_many_concurrent_requests(
     nvml, clock = FakeNvml([H100, L4]), Clock()
     cached = CachedSystemProbe(gpu_probe=NvmlProbe(load_nvml=lambda: nvml), host_probe=FakeHostProbe(),
                                ttl_seconds=5, clock=clock)
-    start = threading.Barrier(32)
-    seen = []
-
-    def request():
-        start.wait()
-        seen.append(cached.probe())
-
-    def burst():
-        threads = [threading.Thread(target=request) for _ in range(32)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    burst()
+    seen = run_concurrently(cached.probe, 32)
     assert nvml.count_calls == 1
     clock.now += 4.9
-    burst()
+    seen += run_concurrently(cached.probe, 32)
     assert nvml.count_calls == 1
     clock.now += 0.1
-    burst()
+    seen += run_concurrently(cached.probe, 32)
     assert nvml.count_calls == 2
     assert len(seen) == 96 and {len(s.gpu.gpus) for s in seen} == {2}
 

@@ -1,5 +1,4 @@
 """Inventory services and selectors: idempotent upserts, several hosts in one database, the stale window."""
-import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from gpu.services import (
     gpu_self_report_if_due,
 )
 from gpu.tasks import gpu_inventory_sync_task
-from tests.gpu.conftest import H100, L4, FakeNvml, fake_system_probe
+from tests.gpu.conftest import H100, L4, FakeNvml, fake_system_probe, run_concurrently
 
 pytestmark = pytest.mark.django_db
 T0 = timezone.now().replace(microsecond=0)
@@ -145,22 +144,17 @@ def test_schedule_is_upserted_by_name_and_keeps_an_interval_edited_in_the_admin(
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
     probe = fake_system_probe(FakeNvml([H100, L4]))
-    start, errors = threading.Barrier(8), []
 
     def report():
-        start.wait()
         try:
             gpu_inventory_sync(probe=probe, hostname="racing-host")
-        except Exception as exc:  # collected so the assertion shows every failure
-            errors.append(exc)
+        except Exception as exc:  # returned so the assertion shows every failure
+            return exc
         finally:
             connection.close()
+        return None
 
-    threads = [threading.Thread(target=report) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = [error for error in run_concurrently(report, 8) if error]
     assert errors == []
     assert list(GpuHost.objects.values_list("hostname", flat=True)) == ["racing-host"]
     assert sorted(GpuDevice.objects.values_list("uuid", flat=True)) == sorted([H100.uuid, L4.uuid])
