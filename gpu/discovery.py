@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Protocol, TypeVar
 
 import psutil
+from django.conf import settings
 
 MIB = 1024 * 1024
 T = TypeVar("T")
@@ -238,8 +239,6 @@ _system_probe_lock = threading.Lock()
 def system_probe() -> CachedSystemProbe:
     """The process-wide probe, so NVML is initialised once and every caller shares one cached snapshot."""
     global _system_probe
-    from django.conf import settings
-
     with _system_probe_lock:
         if _system_probe is None:
             _system_probe = CachedSystemProbe(gpu_probe=NvmlProbe(), host_probe=PsutilHostProbe(),

@@ -74,20 +74,22 @@ def gpu_self_report_if_due(*, now: datetime | None = None) -> GpuHost | None:
 
 @transaction.atomic
 def gpu_report_schedule_upsert(*, every_seconds: int | None = None) -> PeriodicTask:
-    """Create or update the "gpu-inventory-report" beat schedule by name, without deleting any other schedule.
+    """Create or update the "gpu-inventory-report" beat schedule by name, without touching any other schedule.
 
-    The interval is only set when the schedule is first created (or when `every_seconds` is given), so an
-    interval an admin edited survives `make setup`. Reports older than one interval expire unsent rather than
-    pile up while workers are down.
+    The interval is only set when the schedule is created, or when `every_seconds` is given, so an interval
+    an admin edited survives `make setup`. Reports older than one interval expire unsent rather than pile up
+    while workers are down.
     """
-    every = every_seconds or settings.GPU_REPORT_INTERVAL_SECONDS
-    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
-    schedule_fields = {"interval": interval, "expire_seconds": every}
-    task, _ = PeriodicTask.objects.update_or_create(
-        name=GPU_REPORT_SCHEDULE_NAME,
-        defaults={"task": GPU_REPORT_TASK, **(schedule_fields if every_seconds else {})},
-        create_defaults={"task": GPU_REPORT_TASK, "enabled": True, **schedule_fields,
-                         "description": "Every worker reports its host's CPU and GPUs into the inventory."},
-    )
+    task = PeriodicTask.objects.select_for_update().filter(name=GPU_REPORT_SCHEDULE_NAME).first()
+    if task is None:
+        task = PeriodicTask(name=GPU_REPORT_SCHEDULE_NAME, enabled=True,
+                            description="Every worker reports its host's CPU and GPUs into the GPU inventory.")
+    if task.pk is None or every_seconds:
+        every = every_seconds or settings.GPU_REPORT_INTERVAL_SECONDS
+        task.interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
+        task.crontab = task.solar = task.clocked = None  # celery-beat allows exactly one schedule type
+        task.expire_seconds = every
+    task.task = GPU_REPORT_TASK
     task.full_clean()
+    task.save()
     return task

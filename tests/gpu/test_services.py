@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from comfyvn_site.celery import app
 from gpu.models import GpuDevice, GpuHost
@@ -138,6 +138,12 @@ def test_schedule_is_upserted_by_name_and_keeps_an_interval_edited_in_the_admin(
     task.save()
     assert gpu_report_schedule_upsert().interval.every == 90
     assert gpu_report_schedule_upsert(every_seconds=45).interval.every == 45
+    task.refresh_from_db()
+    task.interval, task.crontab = None, CrontabSchedule.objects.create(minute="*/5")  # an admin switched to cron
+    task.save()
+    assert gpu_report_schedule_upsert().crontab.minute == "*/5"
+    replaced = gpu_report_schedule_upsert(every_seconds=20)
+    assert (replaced.crontab, replaced.interval.every, replaced.expire_seconds) == (None, 20, 20)
     assert sorted(PeriodicTask.objects.values_list("name", flat=True)) == [GPU_REPORT_SCHEDULE_NAME, "someone-elses"]
 
 
