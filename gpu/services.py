@@ -1,8 +1,9 @@
 """Services: every write to the GPU inventory, and the periodic schedule that keeps it fresh."""
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -10,6 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from gpu.discovery import SystemProbe, SystemSnapshot, system_probe
 from gpu.models import GpuDevice, GpuHost
 
+logger = logging.getLogger(__name__)
 GPU_REPORT_SCHEDULE_NAME = "gpu-inventory-report"
 GPU_REPORT_TASK = "gpu.tasks.gpu_inventory_sync_task"
 
@@ -61,7 +63,9 @@ def _inventory_apply(*, hostname: str, snapshot: SystemSnapshot, now: datetime) 
 def gpu_self_report_if_due(*, now: datetime | None = None) -> GpuHost | None:
     """Embedded default: the service's own host reports itself when its row is missing or older than the probe TTL.
 
-    One indexed query when the row is fresh; the reading itself comes from the shared cached snapshot.
+    One indexed query when the row is fresh; the reading itself comes from the shared cached snapshot. Best
+    effort: when the database refuses the write (SQLite locked by a concurrent writer, which is then reporting
+    this same host), the listing goes on without it rather than fail the request.
     """
     if not settings.GPU_SELF_REPORT:
         return None
@@ -69,7 +73,11 @@ def gpu_self_report_if_due(*, now: datetime | None = None) -> GpuHost | None:
     fresh_since = now - timedelta(seconds=settings.GPU_PROBE_TTL_SECONDS)
     if GpuHost.objects.filter(hostname=settings.GPU_HOSTNAME, reported_at__gt=fresh_since).exists():
         return None
-    return gpu_inventory_sync(now=now)
+    try:
+        return gpu_inventory_sync(now=now)
+    except OperationalError as exc:
+        logger.warning("GPU self-report skipped: %s", exc)
+        return None
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -104,6 +104,17 @@ def test_self_report_writes_only_when_this_hosts_row_is_missing_or_older_than_th
     assert [d.uuid for d in gpu_devices_for_advice(now=T0 + timedelta(seconds=5))] == [H100.uuid]
 
 
+def test_self_report_gives_way_when_the_database_is_locked(settings, installed_nvml, monkeypatch, caplog):
+    installed_nvml(FakeNvml([H100]))
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("gpu.services.gpu_inventory_sync", locked)
+    assert gpu_self_report_if_due(now=T0) is None
+    assert "GPU self-report skipped: database is locked" in caplog.text
+
+
 def test_self_report_can_be_turned_off_for_web_hosts(settings, django_assert_num_queries):
     settings.GPU_SELF_REPORT = False
     with django_assert_num_queries(0):
@@ -149,6 +160,8 @@ def test_schedule_is_upserted_by_name_and_keeps_an_interval_edited_in_the_admin(
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's shared in-memory test database locks whole tables; this checks row locking")
     probe = fake_system_probe(FakeNvml([H100, L4]))
 
     def report():
