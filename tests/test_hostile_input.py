@@ -162,3 +162,8 @@ def test_ten_thousand_items_in_every_array_field(api, path, method):
     arrays = [name for name, spec in properties.items() if spec.get("type") == "array"] or ["assets", "providers"]
     item = {"name": "asset.bin", "size_mb": 1}
     _send(api, method, _url(path), json.dumps(dict.fromkeys(arrays, [item] * 10_000)).encode())
+
+
+def test_the_enumerator_finds_the_write_routes():
+    """Guards the parametrisation above against silently covering nothing."""
+    assert {("/api/providers/import", "POST"), ("/api/providers/create", "POST")} <= set(ROUTES)
