@@ -1,0 +1,396 @@
+"""The compute advisor: a pure function from a workload, priced candidates and local GPUs to an `Advice`.
+
+No ORM, settings, clock or I/O, so the same input always gives the same output and tests need no database.
+The algorithm, its weights and where they come from are described in docs/ADVISOR.md.
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+from compute.types import (
+    Advice,
+    AdviceWarning,
+    BudgetMode,
+    Candidate,
+    Choice,
+    CostEstimate,
+    Health,
+    LocalGpu,
+    Rejection,
+    RejectionCode,
+    RunMode,
+    ScoreBreakdown,
+    ScoredCandidate,
+    WarningCode,
+    WorkloadAnalysis,
+    WorkloadSpec,
+)
+
+# Analysis thresholds: the upstream advisor's values (reference/upstream-comfyvn.md §3.2), kept for compatibility.
+DEFAULT_RUNTIME_MINUTES = Decimal(30)
+BURST_MAX_MINUTES = 20
+LONG_RUNNING_MIN_MINUTES = 240
+LARGE_ASSETS_MB = 2048
+TRANSLATION_GPU_FLOOR_GB = 12.0
+CG_TYPES = frozenset({"cg_batch", "cg", "render", "animation"})
+VOICE_TYPES = frozenset({"voice_synthesis", "tts"})
+
+# Balanced mode: cost and time are each divided by the best candidate's, so a candidate that is best at both
+# scores 2.0; a bonus of 0.1 is worth a 10 % worse price or time. Small on purpose: upstream's +3.5 preference
+# bonus outweighed a 2x price difference (upstream §7 item 8). Ratios never divide by less than one cent or
+# one minute, so a free or instant candidate does not turn every other ratio into infinity.
+PREFERRED_WORKLOAD_BONUS = 0.1
+PERSISTENT_CACHE_BONUS = 0.1
+COST_RATIO_FLOOR_USD = Decimal("0.01")
+TIME_RATIO_FLOOR_MINUTES = 1.0
+
+MAX_ALTERNATIVES = 3
+CENT = Decimal("0.01")
+SIXTY = Decimal(60)
+MEGABITS_PER_MB = 8
+
+
+def workload_analyse(workload: WorkloadSpec) -> WorkloadAnalysis:
+    """Derive the job's needs (VRAM floor, runtime class, storage) as upstream did, minus its bugs."""
+    sizes = [asset.size_mb for asset in workload.assets]
+    total_mb = sum(sizes)
+    largest_mb = max(sizes, default=0.0)
+    uncached_mb = sum(asset.size_mb for asset in workload.assets if not asset.cached)
+    cached = sum(1 for workflow in workload.workflows if workflow.cached)
+    runtime = workload.estimated_minutes if workload.estimated_minutes is not None else DEFAULT_RUNTIME_MINUTES
+    if runtime <= BURST_MAX_MINUTES:
+        mode = RunMode.BURST
+    elif runtime >= LONG_RUNNING_MIN_MINUTES:
+        mode = RunMode.LONG_RUNNING
+    else:
+        mode = RunMode.STANDARD
+
+    floor = workload.min_vram_gb
+    if floor is None:
+        floor = _vram_floor_inferred(workload.workload_type, largest_mb)
+    if workload.translation_requires_gpu:
+        # Applied after the explicit value on purpose: upstream let an explicit 8 undo this raise (§3.2 step 6).
+        floor = max(floor or 0.0, TRANSLATION_GPU_FLOOR_GB)
+    requires_gpu = workload.requires_gpu or bool(floor) or workload.translation_requires_gpu
+    return WorkloadAnalysis(
+        workload_type=workload.workload_type,
+        total_asset_mb=total_mb,
+        largest_asset_mb=largest_mb,
+        uncached_asset_mb=uncached_mb,
+        cached_workflows=cached,
+        uncached_workflows=len(workload.workflows) - cached,
+        requires_persistent_storage=(any(w.persist_outputs for w in workload.workflows)
+                                     or total_mb > LARGE_ASSETS_MB or workload.cache_requires_persistent),
+        expected_runtime_minutes=runtime,
+        mode=mode,
+        min_vram_gb=floor,
+        min_vram_inferred=floor is not None and floor != workload.min_vram_gb,
+        requires_gpu=requires_gpu,
+        translation_requires_gpu=workload.translation_requires_gpu,
+        cost_sensitivity=workload.budget_mode,
+        budget_limit_usd=workload.budget_limit_usd,
+        residency_regions=workload.residency_regions,
+    )
+
+
+def _vram_floor_inferred(workload_type: str | None, largest_mb: float) -> float | None:
+    if workload_type in CG_TYPES:
+        return 24.0 if largest_mb > 1024 else 16.0
+    if workload_type in VOICE_TYPES:
+        return 12.0
+    if workload_type == "translation":
+        return None  # a translation needs a GPU only when its pipeline says so
+    for above_mb, floor in ((2048, 24.0), (1024, 16.0), (512, 12.0), (256, 8.0)):
+        if largest_mb > above_mb:
+            return floor
+    return None
+
+
+def cost_estimate(hourly_usd: Decimal, increment_minutes: Decimal, runtime_minutes: Decimal) -> CostEstimate:
+    """Billing-accurate cost: runtime rounded up to whole billing increments (0 → exact), half-up to cents."""
+    billed = _billed_minutes(increment_minutes, runtime_minutes)
+    return CostEstimate(hourly_usd=hourly_usd, billing_increment_minutes=increment_minutes, billed_minutes=billed,
+                        estimated_cost_usd=(hourly_usd * billed / SIXTY).quantize(CENT, ROUND_HALF_UP))
+
+
+def _billed_minutes(increment: Decimal, runtime: Decimal) -> Decimal:
+    if increment <= 0:
+        return runtime
+    return (runtime / increment).to_integral_value(ROUND_CEILING) * increment
+
+
+def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: Sequence[LocalGpu], *,
+           prefer_remote: bool = False, hardware_override: bool = False) -> Advice:
+    """Analyse the workload, reject what cannot run it, rank the rest by the budget mode and choose gpu/remote/cpu."""
+    analysis = workload_analyse(workload)
+    runtime = analysis.expected_runtime_minutes
+    eligible: list[tuple[Candidate, CostEstimate]] = []
+    budget_only: list[tuple[Candidate, CostEstimate]] = []
+    rejected: list[Rejection] = []
+    cost_cache: dict[tuple[Decimal, Decimal], CostEstimate] = {}
+    for candidate in candidates:
+        offer = candidate.offer
+        cost = None
+        if offer.hourly_usd is not None:
+            key = (offer.hourly_usd, offer.billing_increment_minutes)
+            cost = cost_cache.get(key)
+            if cost is None:
+                cost = cost_cache[key] = cost_estimate(offer.hourly_usd, offer.billing_increment_minutes, runtime)
+        codes = _rejection_codes(candidate, cost, analysis)
+        if not codes:
+            eligible.append((candidate, cost))
+            continue
+        if codes == [RejectionCode.OVER_BUDGET]:
+            budget_only.append((candidate, cost))
+        rejected.append(Rejection(candidate=candidate, code=codes[0], codes=tuple(codes),
+                                  message=_rejection_message(codes[0], candidate, cost, analysis), cost=cost))
+
+    ranked = _rank(eligible, analysis, MAX_ALTERNATIVES + 1)
+    best_remote = ranked[0] if ranked else None
+    local = _local_gpu_pick(local_gpus, analysis.min_vram_gb)
+    warnings: list[AdviceWarning] = []
+    alternatives = tuple(ranked[1:])
+
+    if hardware_override:
+        choice = Choice.CPU
+    elif prefer_remote and best_remote:
+        choice = Choice.REMOTE
+    elif local:
+        choice = Choice.GPU
+    elif not analysis.requires_gpu:
+        choice = Choice.CPU
+    elif best_remote:
+        choice = Choice.REMOTE
+    else:
+        choice = Choice.CPU
+        if budget_only:
+            warnings.append(AdviceWarning(WarningCode.OVER_BUDGET, (
+                f"Every GPU that fits costs more than the ${analysis.budget_limit_usd:,.2f} budget; "
+                "running on CPU. Raise the limit or shorten the job to use a GPU.")))
+            alternatives = tuple(_rank(budget_only, analysis, MAX_ALTERNATIVES))
+        else:
+            warnings.append(AdviceWarning(WarningCode.GPU_UNAVAILABLE, (
+                "The workload needs a GPU but no local GPU or eligible remote provider can run it; "
+                "falling back to CPU, which may be slow or fail.")))
+    if prefer_remote and not best_remote and not hardware_override:
+        warnings.append(AdviceWarning(WarningCode.NO_ELIGIBLE_REMOTE,
+                                      "Remote processing was requested but no remote provider is eligible."))
+    if choice == Choice.REMOTE:
+        warnings.extend(_remote_warnings(best_remote, analysis))
+
+    advice_args = dict(analysis=analysis, local_candidate=local, remote_candidate=best_remote,
+                       fallback=best_remote if hardware_override else None, alternatives=alternatives,
+                       rejected=tuple(rejected), warnings=tuple(warnings), hardware_override=hardware_override,
+                       prefer_remote=prefer_remote)
+    reason = _reason(choice, local_gpus=local_gpus, candidates_count=len(candidates), **advice_args)
+    return Advice(choice=choice, reason=reason, **advice_args)
+
+
+def _rejection_codes(candidate: Candidate, cost: CostEstimate | None,
+                     analysis: WorkloadAnalysis) -> list[RejectionCode]:
+    provider, offer = candidate.provider, candidate.offer
+    codes = []
+    if not provider.active:
+        codes.append(RejectionCode.INACTIVE)
+    if cost is None:
+        codes.append(RejectionCode.PRICE_UNKNOWN)
+    if analysis.min_vram_gb:
+        if offer.vram_gb is None:
+            codes.append(RejectionCode.VRAM_UNKNOWN)
+        elif offer.vram_gb < analysis.min_vram_gb:
+            codes.append(RejectionCode.VRAM_TOO_SMALL)
+    if analysis.requires_persistent_storage and not provider.supports_persistent_storage:
+        codes.append(RejectionCode.NO_PERSISTENT_STORAGE)
+    if analysis.total_asset_mb > LARGE_ASSETS_MB and not provider.supports_large_assets:
+        codes.append(RejectionCode.ASSETS_TOO_LARGE)
+    if analysis.mode == RunMode.LONG_RUNNING and not provider.supports_long_running:
+        codes.append(RejectionCode.NO_LONG_RUNNING)
+    if analysis.residency_regions is not None and not region_allowed(candidate.regions, analysis.residency_regions):
+        codes.append(RejectionCode.REGION_NOT_ALLOWED)
+    if (analysis.budget_limit_usd is not None and cost is not None
+            and cost.estimated_cost_usd > analysis.budget_limit_usd):
+        codes.append(RejectionCode.OVER_BUDGET)
+    return codes
+
+
+def region_allowed(regions: Iterable[str], allowed: Sequence[str]) -> bool:
+    """A region is allowed when it equals or starts with an allowed entry; `global` matches any, `marketplace` none."""
+    for region in regions:
+        region = region.lower()
+        if region == "marketplace":
+            continue
+        if (region == "global" and allowed) or any(region.startswith(entry) for entry in allowed):
+            return True
+    return False
+
+
+def _rejection_message(code: RejectionCode, candidate: Candidate, cost: CostEstimate | None,
+                       analysis: WorkloadAnalysis) -> str:
+    provider, offer = candidate.provider, candidate.offer
+    match code:
+        case RejectionCode.INACTIVE:
+            return f"{provider.name} is inactive."
+        case RejectionCode.PRICE_UNKNOWN:
+            return f"{provider.name} has no hourly price, so its cost cannot be estimated."
+        case RejectionCode.VRAM_UNKNOWN:
+            return f"{provider.name} does not state its VRAM; the workload needs {analysis.min_vram_gb:g} GB."
+        case RejectionCode.VRAM_TOO_SMALL:
+            return f"{provider.name} offers at most {offer.vram_gb:g} GB VRAM; the workload needs " \
+                   f"{analysis.min_vram_gb:g} GB."
+        case RejectionCode.NO_PERSISTENT_STORAGE:
+            return f"{provider.name} has no persistent storage; the workload keeps outputs or caches."
+        case RejectionCode.ASSETS_TOO_LARGE:
+            return f"{provider.name} does not take large assets; the workload carries " \
+                   f"{analysis.total_asset_mb:,.0f} MB."
+        case RejectionCode.NO_LONG_RUNNING:
+            return f"{provider.name} does not support long-running jobs " \
+                   f"({analysis.expected_runtime_minutes} minutes)."
+        case RejectionCode.REGION_NOT_ALLOWED:
+            return f"{provider.name} runs in {', '.join(candidate.regions) or 'no stated region'}, outside the " \
+                   f"allowed regions {', '.join(analysis.residency_regions or ())}."
+    return f"{provider.name} would cost {cost.display}, over the ${analysis.budget_limit_usd:,.2f} budget."
+
+
+def _rank(pool: list[tuple[Candidate, CostEstimate]], analysis: WorkloadAnalysis,
+          limit: int) -> list[ScoredCandidate]:
+    """The best `limit` candidates for the budget mode, lower score first.
+
+    cost_saver ranks by estimated cost; speed by time to result (startup + transfer of uncached assets + runtime
+    ÷ relative speed); balanced by cost and time each divided by the best candidate's, summed, minus small bonuses.
+    Unhealthy providers rank after every other candidate. Ties: score, cost, priority, provider id, offer id.
+    """
+    if not pool:
+        return []
+    mode = analysis.cost_sensitivity
+    runtime = float(analysis.expected_runtime_minutes)
+    uncached_megabits = analysis.uncached_asset_mb * MEGABITS_PER_MB
+    times = [_time_terms(candidate, runtime, uncached_megabits) for candidate, _ in pool]
+    best_cost = max(min(cost.estimated_cost_usd for _, cost in pool), COST_RATIO_FLOOR_USD)
+    best_time = max(min(sum(terms) for terms in times), TIME_RATIO_FLOOR_MINUTES)
+    cached_graphs = analysis.cached_workflows > 0
+    workload_type = analysis.workload_type
+    keyed = []
+    for index, ((candidate, cost), terms) in enumerate(zip(pool, times, strict=True)):
+        provider = candidate.provider
+        time_total = sum(terms)
+        if mode == BudgetMode.COST_SAVER:
+            total = float(cost.estimated_cost_usd)
+        elif mode == BudgetMode.SPEED:
+            total = time_total
+        else:
+            total = float(cost.estimated_cost_usd / best_cost) + time_total / best_time
+            if workload_type in provider.preferred_workloads:
+                total -= PREFERRED_WORKLOAD_BONUS
+            if cached_graphs and provider.supports_persistent_storage:
+                total -= PERSISTENT_CACHE_BONUS
+        keyed.append((provider.health == Health.UNHEALTHY, round(total, 9), cost.estimated_cost_usd,
+                      provider.priority, provider.id, candidate.offer.offer_id, index))
+    top = heapq.nsmallest(limit, keyed)
+    return [_scored(*pool[key[-1]], times[key[-1]], key[1], analysis, best_cost, best_time) for key in top]
+
+
+def _time_terms(candidate: Candidate, runtime: float, uncached_megabits: float) -> tuple[float, float, float]:
+    """(startup, transfer, compute) minutes; a bandwidth of 0 means the data is already there."""
+    provider = candidate.provider
+    bandwidth = provider.bandwidth_mbps
+    transfer = uncached_megabits / bandwidth / 60 if bandwidth > 0 else 0.0
+    speed = provider.relative_speed if provider.relative_speed > 0 else 1.0
+    return provider.startup_minutes, transfer, runtime / speed
+
+
+def _scored(candidate: Candidate, cost: CostEstimate, terms: tuple[float, float, float], total: float,
+            analysis: WorkloadAnalysis, best_cost: Decimal, best_time: float) -> ScoredCandidate:
+    provider = candidate.provider
+    balanced = analysis.cost_sensitivity == BudgetMode.BALANCED
+    time_total = sum(terms)
+    preferred = balanced and analysis.workload_type in provider.preferred_workloads
+    cache_bonus = balanced and analysis.cached_workflows > 0 and provider.supports_persistent_storage
+    score = ScoreBreakdown(
+        mode=analysis.cost_sensitivity,
+        estimated_cost_usd=cost.estimated_cost_usd,
+        startup_minutes=terms[0],
+        transfer_minutes=terms[1],
+        compute_minutes=terms[2],
+        time_to_result_minutes=time_total,
+        cost_ratio=float(cost.estimated_cost_usd / best_cost) if balanced else None,
+        time_ratio=time_total / best_time if balanced else None,
+        preferred_workload_bonus=PREFERRED_WORKLOAD_BONUS if preferred else 0.0,
+        persistent_cache_bonus=PERSISTENT_CACHE_BONUS if cache_bonus else 0.0,
+        deprioritised_unhealthy=provider.health == Health.UNHEALTHY,
+        total=total,
+    )
+    hint = provider.policy_hints.get(analysis.workload_type) if analysis.workload_type else None
+    return ScoredCandidate(candidate=candidate, cost=cost, score=score, policy_hint=hint)
+
+
+def _local_gpu_pick(local_gpus: Sequence[LocalGpu], floor: float | None) -> LocalGpu | None:
+    """The local GPU with the most usable VRAM that meets the floor; without a floor any GPU will do."""
+    fitting = [gpu for gpu in local_gpus
+               if not floor or (gpu.usable_gb is not None and gpu.usable_gb >= floor)]
+    if not fitting:
+        return None
+    return min(fitting, key=lambda gpu: (-(gpu.usable_gb or 0.0), gpu.host, gpu.index))
+
+
+def _remote_warnings(chosen: ScoredCandidate, analysis: WorkloadAnalysis) -> list[AdviceWarning]:
+    provider = chosen.candidate.provider
+    warnings = []
+    if analysis.total_asset_mb > 0:
+        warnings.append(AdviceWarning(WarningCode.DATA_LEAVES_MACHINE, (
+            f"{analysis.total_asset_mb:,.0f} MB of assets will be sent to {provider.name} "
+            f"({', '.join(chosen.candidate.regions) or 'region not stated'}).")))
+    if provider.egress_notice:
+        warnings.append(AdviceWarning(WarningCode.EGRESS_NOTICE, provider.egress_notice))
+    if provider.health == Health.UNVERIFIED:
+        warnings.append(AdviceWarning(WarningCode.CREDENTIALS_UNVERIFIED, (
+            f"{provider.name} has never passed a health check; its credentials are unverified.")))
+    elif provider.health == Health.UNHEALTHY:
+        warnings.append(AdviceWarning(WarningCode.PROVIDER_UNHEALTHY, (
+            f"{provider.name} failed its last health check; it was chosen only because no healthy "
+            "provider is eligible.")))
+    return warnings
+
+
+def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: LocalGpu | None,
+            remote_candidate: ScoredCandidate | None, alternatives: tuple[ScoredCandidate, ...],
+            rejected: tuple[Rejection, ...], warnings: tuple[AdviceWarning, ...], hardware_override: bool,
+            prefer_remote: bool, local_gpus: Sequence[LocalGpu], candidates_count: int, **_) -> str:
+    """One readable paragraph: what the job needs, what was considered, what was chosen and why."""
+    kind = f"'{analysis.workload_type}'" if analysis.workload_type else "untyped"
+    needs = (f"at least {analysis.min_vram_gb:g} GB of GPU memory"
+             + (" (inferred)" if analysis.min_vram_inferred else "")) if analysis.min_vram_gb else (
+        "a GPU" if analysis.requires_gpu else "no GPU")
+    sentences = [
+        f"The {kind} workload needs {needs}, runs about {analysis.expected_runtime_minutes:g} minutes "
+        f"({analysis.mode.value.replace('_', '-')}) and carries {analysis.total_asset_mb:,.0f} MB of assets.",
+        f"{candidates_count - len(rejected)} of {candidates_count} remote offers are eligible, ranked by "
+        f"{analysis.cost_sensitivity.value.replace('_', ' ')}.",
+    ]
+    remote_text = None
+    if remote_candidate:
+        remote_text = (f"{remote_candidate.candidate.provider.name} at {remote_candidate.cost.display} for "
+                       f"{remote_candidate.cost.billed_minutes:g} billed minutes "
+                       f"(${remote_candidate.cost.hourly_usd}/h)")
+    if choice == Choice.REMOTE:
+        why = "remote processing was requested" if prefer_remote else (
+            "no local GPU fits" if local_gpus else "there is no local GPU")
+        sentences.append(f"Run remotely on {remote_text}, because {why}.")
+    elif choice == Choice.GPU:
+        sentences.append(f"Run on the local GPU {local_candidate.name} ({local_candidate.host} #{local_candidate.index}"
+                         f", {local_candidate.usable_gb or 0:g} GB usable) at no cost.")
+    elif hardware_override:
+        sentences.append("Run on CPU because the caller overrode the hardware choice"
+                         + (f"; the remote fallback is {remote_text}." if remote_text else "."))
+    elif not analysis.requires_gpu:
+        sentences.append("Run on CPU because the workload needs no GPU.")
+    else:
+        sentences.append("Run on CPU: " + " ".join(w.message for w in warnings
+                                                    if w.code in (WarningCode.OVER_BUDGET,
+                                                                  WarningCode.GPU_UNAVAILABLE)))
+    if alternatives:
+        label = "Next best" if remote_candidate else "Closest options over budget"
+        sentences.append(f"{label}: " + ", ".join(
+            f"{alt.candidate.provider.name} {alt.cost.display}" for alt in alternatives) + ".")
+    return " ".join(sentences)
