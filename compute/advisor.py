@@ -129,15 +129,11 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
     eligible: list[tuple[Candidate, CostEstimate]] = []
     budget_only: list[tuple[Candidate, CostEstimate]] = []
     rejected: list[Rejection] = []
-    cost_cache: dict[tuple[Decimal, Decimal], CostEstimate] = {}
     for candidate in candidates:
         offer = candidate.offer
         cost = None
         if offer.hourly_usd is not None:
-            key = (offer.hourly_usd, offer.billing_increment_minutes)
-            cost = cost_cache.get(key)
-            if cost is None:
-                cost = cost_cache[key] = cost_estimate(offer.hourly_usd, offer.billing_increment_minutes, runtime)
+            cost = cost_estimate(offer.hourly_usd, offer.billing_increment_minutes, runtime)
         codes = _rejection_codes(candidate, cost, analysis)
         if not codes:
             eligible.append((candidate, cost))
@@ -147,6 +143,7 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
         rejected.append(Rejection(candidate=candidate, code=codes[0], codes=tuple(codes),
                                   message=_rejection_message(codes[0], candidate, cost, analysis), cost=cost))
 
+    rejected.sort(key=lambda r: (r.candidate.provider.priority, r.candidate.provider.id, r.candidate.offer.offer_id))
     ranked = _rank(eligible, analysis, MAX_ALTERNATIVES + 1)
     best_remote = ranked[0] if ranked else None
     local = _local_gpu_pick(local_gpus, analysis.min_vram_gb)
@@ -167,7 +164,7 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
         choice = Choice.CPU
         if budget_only:
             warnings.append(AdviceWarning(WarningCode.OVER_BUDGET, (
-                f"Every GPU that fits costs more than the ${analysis.budget_limit_usd:,.2f} budget; "
+                f"Every GPU that fits costs more than the {_usd(analysis.budget_limit_usd)} budget; "
                 "running on CPU. Raise the limit or shorten the job to use a GPU.")))
             alternatives = tuple(_rank(budget_only, analysis, MAX_ALTERNATIVES))
         else:
@@ -250,7 +247,7 @@ def _rejection_message(code: RejectionCode, candidate: Candidate, cost: CostEsti
         case RejectionCode.REGION_NOT_ALLOWED:
             return f"{provider.name} runs in {', '.join(candidate.regions) or 'no stated region'}, outside the " \
                    f"allowed regions {', '.join(analysis.residency_regions or ())}."
-    return f"{provider.name} would cost {cost.display}, over the ${analysis.budget_limit_usd:,.2f} budget."
+    return f"{provider.name} would cost {cost.display}, over the {_usd(analysis.budget_limit_usd)} budget."
 
 
 def _rank(pool: list[tuple[Candidate, CostEstimate]], analysis: WorkloadAnalysis,
@@ -372,7 +369,7 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
     if remote_candidate:
         remote_text = (f"{remote_candidate.candidate.provider.name} at {remote_candidate.cost.display} for "
                        f"{remote_candidate.cost.billed_minutes:g} billed minutes "
-                       f"(${remote_candidate.cost.hourly_usd}/h)")
+                       f"({_usd(remote_candidate.cost.hourly_usd)}/h)")
     if choice == Choice.REMOTE:
         why = "remote processing was requested" if prefer_remote else (
             "no local GPU fits" if local_gpus else "there is no local GPU")
@@ -394,3 +391,8 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
         sentences.append(f"{label}: " + ", ".join(
             f"{alt.candidate.provider.name} {alt.cost.display}" for alt in alternatives) + ".")
     return " ".join(sentences)
+
+
+def _usd(amount: Decimal) -> str:
+    """At least cents, more digits only when the price has them: $0.00, $0.46, $0.348."""
+    return f"${amount:,.2f}" if amount == amount.quantize(CENT) else f"${amount:,}"
