@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from operator import attrgetter
 
 from compute.types import (
     Advice,
@@ -112,7 +113,7 @@ def cost_estimate(hourly_usd: Decimal, increment_minutes: Decimal, runtime_minut
     """Billing-accurate cost: runtime rounded up to whole billing increments (0 → exact), half-up to cents."""
     billed = _billed_minutes(increment_minutes, runtime_minutes)
     return CostEstimate(hourly_usd=hourly_usd, billing_increment_minutes=increment_minutes, billed_minutes=billed,
-                        estimated_cost_usd=(hourly_usd * billed / SIXTY).quantize(CENT, ROUND_HALF_UP))
+                        estimated_cost_usd=_cost_usd(hourly_usd, billed))
 
 
 def _billed_minutes(increment: Decimal, runtime: Decimal) -> Decimal:
@@ -121,29 +122,45 @@ def _billed_minutes(increment: Decimal, runtime: Decimal) -> Decimal:
     return (runtime / increment).to_integral_value(ROUND_CEILING) * increment
 
 
+def _cost_usd(hourly_usd: Decimal, billed_minutes: Decimal) -> Decimal:
+    return (hourly_usd * billed_minutes / SIXTY).quantize(CENT, ROUND_HALF_UP)
+
+
+# A candidate with its billed minutes and cost; the CostEstimate object is only built for what is returned.
+Priced = tuple[Candidate, Decimal, Decimal]
+
+
 def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: Sequence[LocalGpu], *,
            prefer_remote: bool = False, hardware_override: bool = False) -> Advice:
     """Analyse the workload, reject what cannot run it, rank the rest by the budget mode and choose gpu/remote/cpu."""
     analysis = workload_analyse(workload)
     runtime = analysis.expected_runtime_minutes
-    eligible: list[tuple[Candidate, CostEstimate]] = []
-    budget_only: list[tuple[Candidate, CostEstimate]] = []
+    checks = _Eligibility(analysis)
+    templates = _rejection_templates(analysis)
+    billed_by_increment: dict[Decimal, Decimal] = {}
+    eligible: list[Priced] = []
+    budget_only: list[Priced] = []
     rejected: list[Rejection] = []
     for candidate in candidates:
         offer = candidate.offer
-        cost = None
+        billed = cost = None
         if offer.hourly_usd is not None:
-            cost = cost_estimate(offer.hourly_usd, offer.billing_increment_minutes, runtime)
-        codes = _rejection_codes(candidate, cost, analysis)
+            billed = billed_by_increment.get(offer.billing_increment_minutes)
+            if billed is None:
+                billed = billed_by_increment[offer.billing_increment_minutes] = _billed_minutes(
+                    offer.billing_increment_minutes, runtime)
+            cost = (offer.hourly_usd * billed / SIXTY).quantize(CENT, ROUND_HALF_UP)  # _cost_usd, inlined: hot loop
+        codes = checks.failures(candidate, cost)
         if not codes:
-            eligible.append((candidate, cost))
+            eligible.append((candidate, billed, cost))
             continue
-        if codes == [RejectionCode.OVER_BUDGET]:
-            budget_only.append((candidate, cost))
-        rejected.append(Rejection(candidate=candidate, code=codes[0], codes=tuple(codes),
-                                  message=_rejection_message(codes[0], candidate, cost, analysis), cost=cost))
+        if len(codes) == 1 and codes[0] == RejectionCode.OVER_BUDGET:
+            budget_only.append((candidate, billed, cost))
+        estimate = _estimate(candidate, billed, cost) if cost is not None else None
+        rejected.append(Rejection(candidate, codes[0], tuple(codes),
+                                  _rejection_message(codes[0], templates[codes[0]], candidate, estimate), estimate))
 
-    rejected.sort(key=lambda r: (r.candidate.provider.priority, r.candidate.provider.id, r.candidate.offer.offer_id))
+    rejected.sort(key=_CANONICAL_ORDER)
     ranked = _rank(eligible, analysis, MAX_ALTERNATIVES + 1)
     best_remote = ranked[0] if ranked else None
     local = _local_gpu_pick(local_gpus, analysis.min_vram_gb)
@@ -185,73 +202,106 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
     return Advice(choice=choice, reason=reason, **advice_args)
 
 
-def _rejection_codes(candidate: Candidate, cost: CostEstimate | None,
-                     analysis: WorkloadAnalysis) -> list[RejectionCode]:
-    provider, offer = candidate.provider, candidate.offer
-    codes = []
-    if not provider.active:
-        codes.append(RejectionCode.INACTIVE)
-    if cost is None:
-        codes.append(RejectionCode.PRICE_UNKNOWN)
-    if analysis.min_vram_gb:
-        if offer.vram_gb is None:
-            codes.append(RejectionCode.VRAM_UNKNOWN)
-        elif offer.vram_gb < analysis.min_vram_gb:
-            codes.append(RejectionCode.VRAM_TOO_SMALL)
-    if analysis.requires_persistent_storage and not provider.supports_persistent_storage:
-        codes.append(RejectionCode.NO_PERSISTENT_STORAGE)
-    if analysis.total_asset_mb > LARGE_ASSETS_MB and not provider.supports_large_assets:
-        codes.append(RejectionCode.ASSETS_TOO_LARGE)
-    if analysis.mode == RunMode.LONG_RUNNING and not provider.supports_long_running:
-        codes.append(RejectionCode.NO_LONG_RUNNING)
-    if analysis.residency_regions is not None and not region_allowed(candidate.regions, analysis.residency_regions):
-        codes.append(RejectionCode.REGION_NOT_ALLOWED)
-    if (analysis.budget_limit_usd is not None and cost is not None
-            and cost.estimated_cost_usd > analysis.budget_limit_usd):
-        codes.append(RejectionCode.OVER_BUDGET)
-    return codes
+_CANONICAL_ORDER = attrgetter("candidate.provider.priority", "candidate.provider.id", "candidate.offer.offer_id")
+
+
+def _estimate(candidate: Candidate, billed: Decimal, cost: Decimal) -> CostEstimate:
+    offer = candidate.offer
+    return CostEstimate(offer.hourly_usd, offer.billing_increment_minutes, billed, cost)
+
+
+class _Eligibility:
+    """The workload's requirements, unpacked once per call, checked against each candidate in turn."""
+
+    __slots__ = ("floor", "persistent", "large_assets", "long_running", "allowed", "limit", "_regions")
+
+    def __init__(self, analysis: WorkloadAnalysis) -> None:
+        self.floor = analysis.min_vram_gb or None
+        self.persistent = analysis.requires_persistent_storage
+        self.large_assets = analysis.total_asset_mb > LARGE_ASSETS_MB
+        self.long_running = analysis.mode == RunMode.LONG_RUNNING
+        self.allowed = analysis.residency_regions
+        self.limit = analysis.budget_limit_usd
+        self._regions: dict[tuple[str, ...], bool] = {}
+
+    def failures(self, candidate: Candidate, cost: Decimal | None) -> list[RejectionCode]:
+        """Every failed check, in RejectionCode order; empty when the candidate can run the workload."""
+        provider, offer = candidate.provider, candidate.offer
+        codes = []
+        if not provider.active:
+            codes.append(RejectionCode.INACTIVE)
+        if cost is None:
+            codes.append(RejectionCode.PRICE_UNKNOWN)
+        if self.floor:
+            if offer.vram_gb is None:
+                codes.append(RejectionCode.VRAM_UNKNOWN)
+            elif offer.vram_gb < self.floor:
+                codes.append(RejectionCode.VRAM_TOO_SMALL)
+        if self.persistent and not provider.supports_persistent_storage:
+            codes.append(RejectionCode.NO_PERSISTENT_STORAGE)
+        if self.large_assets and not provider.supports_large_assets:
+            codes.append(RejectionCode.ASSETS_TOO_LARGE)
+        if self.long_running and not provider.supports_long_running:
+            codes.append(RejectionCode.NO_LONG_RUNNING)
+        if self.allowed is not None:
+            regions = candidate.regions
+            allowed = self._regions.get(regions)
+            if allowed is None:
+                allowed = self._regions[regions] = region_allowed(regions, self.allowed)
+            if not allowed:
+                codes.append(RejectionCode.REGION_NOT_ALLOWED)
+        if self.limit is not None and cost is not None and cost > self.limit:
+            codes.append(RejectionCode.OVER_BUDGET)
+        return codes
 
 
 def region_allowed(regions: Iterable[str], allowed: Sequence[str]) -> bool:
     """A region is allowed when it equals or starts with an allowed entry; `global` matches any, `marketplace` none."""
+    prefixes = tuple(allowed)
     for region in regions:
         region = region.lower()
         if region == "marketplace":
             continue
-        if (region == "global" and allowed) or any(region.startswith(entry) for entry in allowed):
+        if (region == "global" and prefixes) or (prefixes and region.startswith(prefixes)):
             return True
     return False
 
 
-def _rejection_message(code: RejectionCode, candidate: Candidate, cost: CostEstimate | None,
-                       analysis: WorkloadAnalysis) -> str:
-    provider, offer = candidate.provider, candidate.offer
-    match code:
-        case RejectionCode.INACTIVE:
-            return f"{provider.name} is inactive."
-        case RejectionCode.PRICE_UNKNOWN:
-            return f"{provider.name} has no hourly price, so its cost cannot be estimated."
-        case RejectionCode.VRAM_UNKNOWN:
-            return f"{provider.name} does not state its VRAM; the workload needs {analysis.min_vram_gb:g} GB."
-        case RejectionCode.VRAM_TOO_SMALL:
-            return f"{provider.name} offers at most {offer.vram_gb:g} GB VRAM; the workload needs " \
-                   f"{analysis.min_vram_gb:g} GB."
-        case RejectionCode.NO_PERSISTENT_STORAGE:
-            return f"{provider.name} has no persistent storage; the workload keeps outputs or caches."
-        case RejectionCode.ASSETS_TOO_LARGE:
-            return f"{provider.name} does not take large assets; the workload carries " \
-                   f"{analysis.total_asset_mb:,.0f} MB."
-        case RejectionCode.NO_LONG_RUNNING:
-            return f"{provider.name} does not support long-running jobs " \
-                   f"({analysis.expected_runtime_minutes} minutes)."
-        case RejectionCode.REGION_NOT_ALLOWED:
-            return f"{provider.name} runs in {', '.join(candidate.regions) or 'no stated region'}, outside the " \
-                   f"allowed regions {', '.join(analysis.residency_regions or ())}."
-    return f"{provider.name} would cost {cost.display}, over the {_usd(analysis.budget_limit_usd)} budget."
+# One message per rejection code. Doubled braces are filled per candidate, single ones once per call
+# (the workload's side), so thousands of rejections cost one cheap str.format each.
+_REJECTION_TEMPLATES = {
+    RejectionCode.INACTIVE: "{{name}} is inactive.",
+    RejectionCode.PRICE_UNKNOWN: "{{name}} has no hourly price, so its cost cannot be estimated.",
+    RejectionCode.VRAM_UNKNOWN: "{{name}} does not state its VRAM; the workload needs {floor} GB.",
+    RejectionCode.VRAM_TOO_SMALL: "{{name}} offers at most {{vram:g}} GB VRAM; the workload needs {floor} GB.",
+    RejectionCode.NO_PERSISTENT_STORAGE: "{{name}} has no persistent storage; the workload keeps outputs or caches.",
+    RejectionCode.ASSETS_TOO_LARGE: "{{name}} does not take large assets; the workload carries {assets} MB.",
+    RejectionCode.NO_LONG_RUNNING: "{{name}} does not support long-running jobs ({runtime} minutes).",
+    RejectionCode.REGION_NOT_ALLOWED: "{{name}} runs in {{regions}}, outside the allowed regions {allowed}.",
+    RejectionCode.OVER_BUDGET: "{{name}} would cost {{cost}}, over the {limit} budget.",
+}
 
 
-def _rank(pool: list[tuple[Candidate, CostEstimate]], analysis: WorkloadAnalysis,
-          limit: int) -> list[ScoredCandidate]:
+def _rejection_templates(analysis: WorkloadAnalysis) -> dict[RejectionCode, str]:
+    context = {
+        "floor": f"{analysis.min_vram_gb or 0:g}",
+        "assets": f"{analysis.total_asset_mb:,.0f}",
+        "runtime": _minutes(analysis.expected_runtime_minutes),
+        "allowed": ", ".join(analysis.residency_regions or ()) or "(none)",
+        "limit": _usd(analysis.budget_limit_usd) if analysis.budget_limit_usd is not None else "",
+    }
+    return {code: template.format(**context) for code, template in _REJECTION_TEMPLATES.items()}
+
+
+def _rejection_message(code: RejectionCode, template: str, candidate: Candidate, cost: CostEstimate | None) -> str:
+    if code == RejectionCode.REGION_NOT_ALLOWED:
+        return template.format(name=candidate.provider.name, regions=", ".join(candidate.regions) or "no stated region")
+    if code == RejectionCode.OVER_BUDGET:
+        return template.format(name=candidate.provider.name, cost=cost.display)
+    return template.format(name=candidate.provider.name, vram=candidate.offer.vram_gb or 0)
+
+
+def _rank(pool: list[Priced], analysis: WorkloadAnalysis, limit: int) -> list[ScoredCandidate]:
     """The best `limit` candidates for the budget mode, lower score first.
 
     cost_saver ranks by estimated cost; speed by time to result (startup + transfer of uncached assets + runtime
@@ -263,29 +313,32 @@ def _rank(pool: list[tuple[Candidate, CostEstimate]], analysis: WorkloadAnalysis
     mode = analysis.cost_sensitivity
     runtime = float(analysis.expected_runtime_minutes)
     uncached_megabits = analysis.uncached_asset_mb * MEGABITS_PER_MB
-    times = [_time_terms(candidate, runtime, uncached_megabits) for candidate, _ in pool]
-    best_cost = max(min(cost.estimated_cost_usd for _, cost in pool), COST_RATIO_FLOOR_USD)
-    best_time = max(min(sum(terms) for terms in times), TIME_RATIO_FLOOR_MINUTES)
+    # cost_saver needs no times to rank, so they are only worked out for the candidates returned.
+    times = None if mode == BudgetMode.COST_SAVER else [
+        _time_terms(candidate, runtime, uncached_megabits) for candidate, _, _ in pool]
+    best_cost = float(max(min(cost for _, _, cost in pool), COST_RATIO_FLOOR_USD))
+    best_time = max(min(map(sum, times)), TIME_RATIO_FLOOR_MINUTES) if times else TIME_RATIO_FLOOR_MINUTES
     cached_graphs = analysis.cached_workflows > 0
     workload_type = analysis.workload_type
     keyed = []
-    for index, ((candidate, cost), terms) in enumerate(zip(pool, times, strict=True)):
+    for index, (candidate, _, cost) in enumerate(pool):
         provider = candidate.provider
-        time_total = sum(terms)
         if mode == BudgetMode.COST_SAVER:
-            total = float(cost.estimated_cost_usd)
+            total = float(cost)
         elif mode == BudgetMode.SPEED:
-            total = time_total
+            total = sum(times[index])
         else:
-            total = float(cost.estimated_cost_usd / best_cost) + time_total / best_time
+            total = float(cost) / best_cost + sum(times[index]) / best_time
             if workload_type in provider.preferred_workloads:
                 total -= PREFERRED_WORKLOAD_BONUS
             if cached_graphs and provider.supports_persistent_storage:
                 total -= PERSISTENT_CACHE_BONUS
-        keyed.append((provider.health == Health.UNHEALTHY, round(total, 9), cost.estimated_cost_usd,
-                      provider.priority, provider.id, candidate.offer.offer_id, index))
-    top = heapq.nsmallest(limit, keyed)
-    return [_scored(*pool[key[-1]], times[key[-1]], key[1], analysis, best_cost, best_time) for key in top]
+        keyed.append((provider.health == Health.UNHEALTHY, round(total, 9), cost, provider.priority, provider.id,
+                      candidate.offer.offer_id, index))
+    return [_scored(pool[key[-1]], times[key[-1]] if times else _time_terms(pool[key[-1]][0], runtime,
+                                                                          uncached_megabits),
+                    key[1], analysis, best_cost, best_time)
+            for key in heapq.nsmallest(limit, keyed)]
 
 
 def _time_terms(candidate: Candidate, runtime: float, uncached_megabits: float) -> tuple[float, float, float]:
@@ -297,8 +350,9 @@ def _time_terms(candidate: Candidate, runtime: float, uncached_megabits: float) 
     return provider.startup_minutes, transfer, runtime / speed
 
 
-def _scored(candidate: Candidate, cost: CostEstimate, terms: tuple[float, float, float], total: float,
-            analysis: WorkloadAnalysis, best_cost: Decimal, best_time: float) -> ScoredCandidate:
+def _scored(priced: Priced, terms: tuple[float, float, float], total: float, analysis: WorkloadAnalysis,
+            best_cost: float, best_time: float) -> ScoredCandidate:
+    candidate, billed, cost = priced
     provider = candidate.provider
     balanced = analysis.cost_sensitivity == BudgetMode.BALANCED
     time_total = sum(terms)
@@ -306,12 +360,12 @@ def _scored(candidate: Candidate, cost: CostEstimate, terms: tuple[float, float,
     cache_bonus = balanced and analysis.cached_workflows > 0 and provider.supports_persistent_storage
     score = ScoreBreakdown(
         mode=analysis.cost_sensitivity,
-        estimated_cost_usd=cost.estimated_cost_usd,
+        estimated_cost_usd=cost,
         startup_minutes=terms[0],
         transfer_minutes=terms[1],
         compute_minutes=terms[2],
         time_to_result_minutes=time_total,
-        cost_ratio=float(cost.estimated_cost_usd / best_cost) if balanced else None,
+        cost_ratio=float(cost) / best_cost if balanced else None,
         time_ratio=time_total / best_time if balanced else None,
         preferred_workload_bonus=PREFERRED_WORKLOAD_BONUS if preferred else 0.0,
         persistent_cache_bonus=PERSISTENT_CACHE_BONUS if cache_bonus else 0.0,
@@ -319,7 +373,7 @@ def _scored(candidate: Candidate, cost: CostEstimate, terms: tuple[float, float,
         total=total,
     )
     hint = provider.policy_hints.get(analysis.workload_type) if analysis.workload_type else None
-    return ScoredCandidate(candidate=candidate, cost=cost, score=score, policy_hint=hint)
+    return ScoredCandidate(candidate=candidate, cost=_estimate(candidate, billed, cost), score=score, policy_hint=hint)
 
 
 def _local_gpu_pick(local_gpus: Sequence[LocalGpu], floor: float | None) -> LocalGpu | None:
@@ -360,7 +414,7 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
              + (" (inferred)" if analysis.min_vram_inferred else "")) if analysis.min_vram_gb else (
         "a GPU" if analysis.requires_gpu else "no GPU")
     sentences = [
-        f"The {kind} workload needs {needs}, runs about {analysis.expected_runtime_minutes:g} minutes "
+        f"The {kind} workload needs {needs}, runs about {_minutes(analysis.expected_runtime_minutes)} minutes "
         f"({analysis.mode.value.replace('_', '-')}) and carries {analysis.total_asset_mb:,.0f} MB of assets.",
         f"{candidates_count - len(rejected)} of {candidates_count} remote offers are eligible, ranked by "
         f"{analysis.cost_sensitivity.value.replace('_', ' ')}.",
@@ -368,7 +422,7 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
     remote_text = None
     if remote_candidate:
         remote_text = (f"{remote_candidate.candidate.provider.name} at {remote_candidate.cost.display} for "
-                       f"{remote_candidate.cost.billed_minutes:g} billed minutes "
+                       f"{_minutes(remote_candidate.cost.billed_minutes)} billed minutes "
                        f"({_usd(remote_candidate.cost.hourly_usd)}/h)")
     if choice == Choice.REMOTE:
         why = "remote processing was requested" if prefer_remote else (
@@ -396,3 +450,8 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
 def _usd(amount: Decimal) -> str:
     """At least cents, more digits only when the price has them: $0.00, $0.46, $0.348."""
     return f"${amount:,.2f}" if amount == amount.quantize(CENT) else f"${amount:,}"
+
+
+def _minutes(minutes: Decimal) -> str:
+    """Minutes without a trailing exponent or zeros: 60, 7.5."""
+    return f"{minutes.normalize():f}"

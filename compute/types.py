@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class BudgetMode(StrEnum):
@@ -198,8 +199,11 @@ class WorkloadAnalysis:
     residency_regions: tuple[str, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
-class CostEstimate:
+# CostEstimate and Rejection are built once per candidate on the advisor's hot path, so they are NamedTuples:
+# just as immutable and typed, and about ten times cheaper to construct than a frozen dataclass (bench/advise.py).
+
+
+class CostEstimate(NamedTuple):
     hourly_usd: Decimal
     billing_increment_minutes: Decimal
     billed_minutes: Decimal
@@ -236,8 +240,7 @@ class ScoredCandidate:
     policy_hint: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(NamedTuple):
     """Why a candidate cannot run the workload: the first failed check as `code`, all of them in `codes`."""
 
     candidate: Candidate

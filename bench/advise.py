@@ -1,0 +1,125 @@
+"""Latency of the compute advisor: the pure `advise()` and the `advice_create` service end to end.
+
+Usage: DATABASE_URL=postgres://… .venv/bin/python bench/advise.py [--sizes 10 100 1000 10000] [--pure-only]
+
+Prints p50/p95/p99 in milliseconds per candidate count. The pure advisor runs over synthetic candidates
+(varied prices, billing increments, VRAM, regions and health) for a mix of workloads; the service run creates
+that many providers inside a transaction that is rolled back, so the database is left as it was.
+Targets (issue 3): pure advisor p95 < 5 ms at 1,000 candidates and < 50 ms at 10,000.
+"""
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comfyvn_site.settings.base")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import transaction  # noqa: E402
+
+from compute.advisor import advise  # noqa: E402
+from compute.selectors import candidate_from_meta  # noqa: E402
+from compute.services import advice_create  # noqa: E402
+from compute.types import Health  # noqa: E402
+from compute.workload import workload_parse  # noqa: E402
+from providers.models import Provider, ProviderKind  # noqa: E402
+
+WORKLOADS = [workload_parse(raw) for raw in (
+    {"requirements": {"type": "voice_synthesis", "estimated_minutes": 3}, "budget": {"mode": "cost_saver"}},
+    {"requirements": {"type": "cg_batch", "estimated_minutes": 240}, "budget": {"mode": "balanced", "limit_usd": 5},
+     "assets": [{"name": "scene.tar", "size_mb": 2400}], "workflows": [{"id": "w", "cached": True}]},
+    {"requirements": {"type": "render", "min_vram_gb": 24, "estimated_minutes": 45}, "budget": {"mode": "speed"},
+     "residency": {"regions": ["eu", "us"]}},
+    {"requirements": {"type": "translation"}, "pipeline": {"translation": {"requires_gpu": True}}},
+)]
+REGIONS = [["us-east"], ["us-west", "eu-central"], ["global"], ["marketplace"], ["eu-west"], ["on-prem"]]
+
+
+def synthetic_meta(rng: random.Random) -> dict:
+    max_vram = rng.choice([8, 12, 16, 24, 40, 48, 80])
+    return {
+        "gpu": rng.choice(["A10G", "A100", "RTX4090", "L4", "H100"]), "min_vram_gb": min(max_vram, 12),
+        "max_vram_gb": max_vram,
+        "cost": {"hourly_usd": round(rng.uniform(0, 4), 3), "billing_increment_minutes": rng.choice([0, 1, 15, 60])},
+        "supports_large_assets": rng.random() < 0.7, "supports_persistent_storage": rng.random() < 0.7,
+        "supports_long_running": rng.random() < 0.9, "supports_short_burst": rng.random() < 0.5,
+        "regions": rng.choice(REGIONS), "startup_minutes": rng.choice([1, 2, 5, 8]),
+        "bandwidth_mbps": rng.choice([100, 500, 1000]), "relative_speed": rng.choice([0.5, 1.0, 1.3, 2.0]),
+        "preferred_workloads": rng.sample(["cg_batch", "voice_synthesis", "translation"], 1),
+        "policy_hints": {"cg_batch": "hint"},
+    }
+
+
+def candidates(count: int, seed: int = 7) -> list:
+    rng = random.Random(seed)
+    return [candidate_from_meta(provider_id=f"p-{i:05d}", name=f"P {i}", service="bench", base_url="https://x.test",
+                                priority=rng.randrange(100), active=rng.random() < 0.95,
+                                health=rng.choice(list(Health)), meta=synthetic_meta(rng), price_fetched_at=None)
+            for i in range(count)]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return statistics.median(samples), cuts[94], cuts[98]
+
+
+def timed(call, repeats: int) -> list[float]:
+    samples = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        call(i)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def repeats_for(count: int) -> int:
+    return max(40, min(1000, 200_000 // count))
+
+
+def bench_pure(count: int) -> tuple[float, float, float]:
+    pool = candidates(count)
+    timed(lambda i: advise(WORKLOADS[i % len(WORKLOADS)], pool, []), 5)  # warm up
+    return percentiles(timed(lambda i: advise(WORKLOADS[i % len(WORKLOADS)], pool, []), repeats_for(count)))
+
+
+def bench_service(count: int) -> tuple[float, float, float]:
+    rng = random.Random(11)
+    with transaction.atomic():
+        Provider.objects.bulk_create([
+            Provider(id=f"bench-{i:05d}", name=f"Bench {i}", kind=ProviderKind.REMOTE, service="bench",
+                     base_url="https://x.test", priority=rng.randrange(100), meta=synthetic_meta(rng))
+            for i in range(count)], batch_size=1000)
+        timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), 3)
+        samples = timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"),
+                        max(20, repeats_for(count) // 5))
+        transaction.set_rollback(True)
+    return percentiles(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1_000, 10_000])
+    parser.add_argument("--pure-only", action="store_true", help="Skip the database-backed service run.")
+    args = parser.parse_args()
+    existing = Provider.objects.filter(kind=ProviderKind.REMOTE).count()
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {existing} remote providers already registered "
+          f"(added to every service run); Decimal {Decimal(1).__class__.__module__}")
+    print(f"{'candidates':>10}  {'what':<22} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}")
+    for count in args.sizes:
+        rows = [("advise() pure", repeats_for(count), bench_pure(count))]
+        if not args.pure_only:
+            rows.append(("advice_create() + DB", max(20, repeats_for(count) // 5), bench_service(count)))
+        for what, runs, (p50, p95, p99) in rows:
+            print(f"{count:>10,}  {what:<22} {runs:>5}  {p50:>8.3f}  {p95:>8.3f}  {p99:>8.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
