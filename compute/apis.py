@@ -1,4 +1,6 @@
 """APIs: parse the request, call one service or selector, render the result."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -11,6 +13,15 @@ from compute.serializers import AdviceSerializer, JobSummaryDetailSerializer
 from compute.services import advice_create
 from compute.workload import advice_query_parse, advice_request_parse
 
+GUIDE_WORKLOAD = {
+    "requirements": {"type": "cg_batch", "min_vram_gb": 24, "estimated_minutes": 180},
+    "assets": [{"name": "scene_cache.tar", "size_mb": 2400}],
+    "workflows": [{"id": "cg-upscale", "cached": False, "persist_outputs": True}],
+    "budget": {"limit_usd": 20, "mode": "cost_saver"},
+    "pipeline": {"translation": {"requires_gpu": True}},
+    "residency": {"regions": ["eu", "on-prem"]},
+}
+
 
 class AdviceCreateApi(APIView):
     """Advise where a workload should run (gpu / remote / cpu), what it will cost and why.
@@ -20,6 +31,13 @@ class AdviceCreateApi(APIView):
     (`task`, `size`, `prefer_remote`, `hardware_override`) and never records anything.
     """
 
+    @extend_schema(
+        operation_id="advice_create", request=OpenApiTypes.OBJECT, responses=AdviceSerializer,
+        description="Body: `{workload, prefer_remote, hardware_override, dry_run, source}` or the workload itself. "
+                    "Malformed fields give 400 with `extra.fields` keyed by the field path.",
+        examples=[OpenApiExample("Enveloped", value={"workload": GUIDE_WORKLOAD, "prefer_remote": False,
+                                                     "dry_run": True, "source": "scheduler"}, request_only=True),
+                  OpenApiExample("Bare workload", value=GUIDE_WORKLOAD, request_only=True)])
     def post(self, request: Request) -> Response:
         parsed = advice_request_parse(request.data)
         result = advice_create(workload=parsed.workload, prefer_remote=parsed.prefer_remote,
@@ -27,11 +45,24 @@ class AdviceCreateApi(APIView):
                                source=parsed.source, user=request.user)
         return Response(AdviceSerializer(result).data)
 
+    @extend_schema(
+        operation_id="advice_preview", responses=AdviceSerializer,
+        parameters=[
+            OpenApiParameter("task", str, description="img (render), tts, export, or any workload type."),
+            OpenApiParameter("size", str, description="Payload size in MB, or with a kb/mb/gb suffix."),
+            OpenApiParameter("prefer_remote", bool), OpenApiParameter("hardware_override", bool)])
     def get(self, request: Request) -> Response:
         parsed = advice_query_parse(request.query_params)
         result = advice_create(workload=parsed.workload, prefer_remote=parsed.prefer_remote,
                                hardware_override=parsed.hardware_override, dry_run=True, user=request.user)
         return Response(AdviceSerializer(result).data)
+
+
+@extend_schema_view(post=extend_schema(operation_id="gpu_advice_create"))
+class GpuAdviceCreateApi(AdviceCreateApi):
+    """POST /api/gpu/advise: the same advice under upstream's GPU path (the guide's dry-run check)."""
+
+    http_method_names = ["post", "options"]
 
 
 class JobSummaryListApi(APIView):
@@ -41,8 +72,13 @@ class JobSummaryListApi(APIView):
         choice = serializers.ChoiceField(choices=AdviceChoice.choices, required=False)
         provider = serializers.CharField(max_length=64, required=False)
         source = serializers.CharField(max_length=64, required=False)
-        since = serializers.DateTimeField(required=False)
+        since = serializers.DateTimeField(required=False, help_text="Only summaries created at or after this time.")
 
+    @extend_schema(
+        operation_id="job_summary_list", parameters=[FilterSerializer],
+        responses=inline_serializer("PaginatedJobSummaryList", {
+            "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True), "results": JobSummaryDetailSerializer(many=True)}))
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -53,6 +89,7 @@ class JobSummaryListApi(APIView):
 
 
 class JobSummaryDetailApi(APIView):
+    @extend_schema(operation_id="job_summary_detail", responses=JobSummaryDetailSerializer)
     def get(self, request: Request, summary_id) -> Response:
         summary = job_summary_get(summary_id=summary_id, user=request.user)
         return Response(JobSummaryDetailSerializer(summary).data)

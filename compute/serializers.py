@@ -4,11 +4,14 @@ They only render: every value is computed by the advisor or stored by the servic
 """
 from decimal import Decimal
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from compute.models import JobSummary
 
 
+@extend_schema_field(OpenApiTypes.NUMBER)
 class NumberField(serializers.Field):
     """A Decimal or float rendered as a JSON number: whole values as int, others rounded to `places`."""
 

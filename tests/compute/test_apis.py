@@ -1,6 +1,7 @@
 """The advise endpoints end to end: the issue's worked cases, errors, GPU input, audit rows and auth."""
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from compute.models import JobSummary
 from gpu.types import GpuDevice
@@ -222,3 +223,14 @@ def test_advise_needs_authentication_but_not_staff(anon_client, user_client, tem
     assert anon_client.post(ADVISE, VOICE_3_MIN, format="json").status_code in (401, 403)
     assert anon_client.post(GPU_ADVISE, VOICE_3_MIN, format="json").status_code in (401, 403)
     assert user_client.post(GPU_ADVISE, VOICE_3_MIN, format="json").status_code == 200
+    assert user_client.get(GPU_ADVISE).status_code == 405  # the GET convenience lives on /compute/advise only
+
+
+def test_session_posts_need_a_csrf_token(user, templates):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.post(ADVISE, VOICE_3_MIN, format="json").status_code == 403
+    secret = "c" * 32  # Django accepts the unmasked cookie secret as the header token
+    client.cookies["csrftoken"] = secret
+    response = client.post(ADVISE, VOICE_3_MIN, format="json", HTTP_X_CSRFTOKEN=secret)
+    assert response.status_code == 200, response.content
