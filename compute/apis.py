@@ -34,15 +34,17 @@ class AdviceCreateApi(APIView):
     @extend_schema(
         operation_id="advice_create", request=OpenApiTypes.OBJECT, responses=AdviceSerializer,
         description="Body: `{workload, prefer_remote, hardware_override, dry_run, source}` or the workload itself. "
-                    "Malformed fields give 400 with `extra.fields` keyed by the field path.",
+                    "Malformed fields give 400 with `extra.fields` keyed by the field path. Repeating a request "
+                    "with the same `Idempotency-Key` header returns the same job summary (409 if the body differs).",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
         examples=[OpenApiExample("Enveloped", value={"workload": GUIDE_WORKLOAD, "prefer_remote": False,
                                                      "dry_run": True, "source": "scheduler"}, request_only=True),
                   OpenApiExample("Bare workload", value=GUIDE_WORKLOAD, request_only=True)])
     def post(self, request: Request) -> Response:
-        parsed = advice_request_parse(request.data)
+        parsed = advice_request_parse(request.data, idempotency_key=request.headers.get("Idempotency-Key"))
         result = advice_create(workload=parsed.workload, prefer_remote=parsed.prefer_remote,
                                hardware_override=parsed.hardware_override, dry_run=parsed.dry_run,
-                               source=parsed.source, user=request.user)
+                               source=parsed.source, user=request.user, idempotency_key=parsed.idempotency_key)
         return Response(AdviceSerializer(result).data)
 
     @extend_schema(

@@ -44,6 +44,10 @@ class JobSummary(models.Model):
     workload = models.JSONField(default=dict, blank=True,
                                 help_text="The sanitised workload: only the fields the advisor understood.")
     analysis = models.JSONField(default=dict, blank=True, help_text="The advisor's analysis of the workload.")
+    idempotency_key = models.CharField(max_length=128, blank=True,
+                                       help_text="Client-chosen key: repeating a request with it returns this summary.")
+    request_fingerprint = models.CharField(max_length=64, blank=True,
+                                           help_text="SHA-256 of the request, to refuse a key reused for another one.")
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -54,8 +58,9 @@ class JobSummary(models.Model):
                                    name="%(app_label)s_%(class)s_choice_valid"),
             models.CheckConstraint(condition=Q(estimated_cost_usd__isnull=True) | Q(estimated_cost_usd__gte=0),
                                    name="%(app_label)s_%(class)s_cost_gte_0"),
+            models.UniqueConstraint(fields=("user", "idempotency_key"), condition=~Q(idempotency_key=""),
+                                    name="%(app_label)s_%(class)s_unique_user_idempotency_key"),
         ]
 
     def __str__(self) -> str:
-        target = self.provider_id or self.choice
-        return f"{self.created_at:%Y-%m-%d %H:%M} {target} ({self.source or 'api'})"
+        return f"{self.provider_id or self.choice} ({self.source or 'api'}) {self.id}"

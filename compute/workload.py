@@ -33,6 +33,7 @@ class AdviceRequest:
     hardware_override: bool = False
     dry_run: bool = False
     source: str = DEFAULT_SOURCE
+    idempotency_key: str = ""
 
 
 class _Reader:
@@ -114,9 +115,12 @@ def workload_parse(data: Any, *, path: str = "") -> WorkloadSpec:
     return spec
 
 
-def advice_request_parse(data: Any) -> AdviceRequest:
+def advice_request_parse(data: Any, *, idempotency_key: str | None = None) -> AdviceRequest:
     """Accept `{"workload": {...}, "prefer_remote": ..., ...}` or the workload object itself as the whole body."""
     reader = _Reader()
+    if idempotency_key and not (len(idempotency_key) <= 128 and idempotency_key.isascii()
+                                and idempotency_key.isprintable()):
+        reader.fail("Idempotency-Key", "Must be at most 128 printable ASCII characters.")
     body = reader.obj(data, "body")
     if body is None and not reader.errors:
         body = {}
@@ -126,7 +130,7 @@ def advice_request_parse(data: Any) -> AdviceRequest:
     source = reader.text(_get(body, "source"), "source", max_length=64)
     if reader.errors:
         raise ValidationError(reader.errors)
-    return AdviceRequest(workload=workload, source=source or DEFAULT_SOURCE,
+    return AdviceRequest(workload=workload, source=source or DEFAULT_SOURCE, idempotency_key=idempotency_key or "",
                          **{name: bool(value) for name, value in flags.items()})
 
 

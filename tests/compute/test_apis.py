@@ -234,3 +234,24 @@ def test_session_posts_need_a_csrf_token(user, templates):
     client.cookies["csrftoken"] = secret
     response = client.post(ADVISE, VOICE_3_MIN, format="json", HTTP_X_CSRFTOKEN=secret)
     assert response.status_code == 200, response.content
+
+
+def test_idempotency_key_returns_the_same_job_and_one_row(user_client, registry):
+    registry("coreweave")
+    first = post_ok_with_key(user_client, VOICE_3_MIN, "job-42")
+    second = post_ok_with_key(user_client, VOICE_3_MIN, "job-42")
+    assert first["job_summary"]["id"] == second["job_summary"]["id"]
+    assert JobSummary.objects.count() == 1
+    other = user_client.post(ADVISE, {**VOICE_3_MIN, "budget": {"mode": "speed"}}, format="json",
+                             HTTP_IDEMPOTENCY_KEY="job-42")
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    assert post_ok_with_key(user_client, VOICE_3_MIN, "job-43")["job_summary"]["id"] != first["job_summary"]["id"]
+    too_long = user_client.post(ADVISE, VOICE_3_MIN, format="json", HTTP_IDEMPOTENCY_KEY="k" * 129)
+    assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()["extra"]["fields"]
+    assert JobSummary.objects.count() == 2
+
+
+def post_ok_with_key(client, body, key) -> dict:
+    response = client.post(ADVISE, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 200, response.content
+    return response.json()
