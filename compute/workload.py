@@ -291,12 +291,13 @@ def _size_read(reader: _Reader, raw: Any) -> Decimal | None:
     return value
 
 
-def _query_floor(task: str, size_mb: Decimal | None) -> int | None:
+def _query_floor(task: str, size_mb: Decimal | None) -> int:
+    """Upstream's query-string VRAM table; 0 is an explicit "no floor", so nothing is inferred from the size."""
     size = size_mb or 0
     if task == "img":
         return next((floor for above, floor in ((4096, 24), (2048, 16), (1024, 12)) if size >= above), 8)
     if task == "tts":
         return 12
     if task == "export":
-        return 8 if size >= 2048 else None
-    return None
+        return 8 if size >= 2048 else 0
+    return 0

@@ -150,6 +150,10 @@ def test_get_convenience_uses_upstream_query_params_and_records_nothing(user_cli
     assert body["analysis"]["workload_type"] == "tts" and body["analysis"]["min_vram_gb"] == 12
     assert body["analysis"]["total_asset_mb"] == 2048 and body["choice"] == "remote"
     assert body["job_summary"]["id"] is None and not JobSummary.objects.exists()
+    export = user_client.get(ADVISE, {"task": "export", "size": "1500"}).json()
+    assert export["analysis"]["min_vram_gb"] == 0 and export["choice"] == "cpu"
+    img = user_client.get(ADVISE, {"task": "img", "size": "5000kb"}).json()
+    assert img["analysis"]["workload_type"] == "render" and img["analysis"]["min_vram_gb"] == 8
     bad = user_client.get(ADVISE, {"size": "lots", "prefer_remote": "maybe"})
     assert bad.status_code == 400 and set(bad.json()["extra"]["fields"]) == {"size", "prefer_remote"}
 
