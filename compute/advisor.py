@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
@@ -194,12 +195,11 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
     if choice == Choice.REMOTE:
         warnings.extend(_remote_warnings(best_remote, analysis))
 
-    advice_args = dict(analysis=analysis, local_candidate=local, remote_candidate=best_remote,
-                       fallback=best_remote if hardware_override else None, alternatives=alternatives,
-                       rejected=tuple(rejected), warnings=tuple(warnings), hardware_override=hardware_override,
-                       prefer_remote=prefer_remote)
-    reason = _reason(choice, local_gpus=local_gpus, candidates_count=len(candidates), **advice_args)
-    return Advice(choice=choice, reason=reason, **advice_args)
+    advice = Advice(choice=choice, reason="", analysis=analysis, local_candidate=local, remote_candidate=best_remote,
+                    fallback=best_remote if hardware_override else None, alternatives=alternatives,
+                    rejected=tuple(rejected), warnings=tuple(warnings), hardware_override=hardware_override,
+                    prefer_remote=prefer_remote)
+    return replace(advice, reason=_reason(advice, has_local_gpus=bool(local_gpus), candidates_count=len(candidates)))
 
 
 _CANONICAL_ORDER = attrgetter("candidate.provider.priority", "candidate.provider.id", "candidate.offer.offer_id")
@@ -404,11 +404,10 @@ def _remote_warnings(chosen: ScoredCandidate, analysis: WorkloadAnalysis) -> lis
     return warnings
 
 
-def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: LocalGpu | None,
-            remote_candidate: ScoredCandidate | None, alternatives: tuple[ScoredCandidate, ...],
-            rejected: tuple[Rejection, ...], warnings: tuple[AdviceWarning, ...], hardware_override: bool,
-            prefer_remote: bool, local_gpus: Sequence[LocalGpu], candidates_count: int, **_) -> str:
+def _reason(advice: Advice, *, has_local_gpus: bool, candidates_count: int) -> str:
     """One readable paragraph: what the job needs, what was considered, what was chosen and why."""
+    analysis, remote_candidate, local_candidate = advice.analysis, advice.remote_candidate, advice.local_candidate
+    choice, alternatives = advice.choice, advice.alternatives
     kind = f"'{analysis.workload_type}'" if analysis.workload_type else "untyped"
     needs = (f"at least {analysis.min_vram_gb:g} GB of GPU memory"
              + (" (inferred)" if analysis.min_vram_inferred else "")) if analysis.min_vram_gb else (
@@ -416,7 +415,7 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
     sentences = [
         f"The {kind} workload needs {needs}, runs about {_minutes(analysis.expected_runtime_minutes)} minutes "
         f"({analysis.mode.value.replace('_', '-')}) and carries {analysis.total_asset_mb:,.0f} MB of assets.",
-        f"{candidates_count - len(rejected)} of {candidates_count} remote offers are eligible, ranked by "
+        f"{candidates_count - len(advice.rejected)} of {candidates_count} remote offers are eligible, ranked by "
         f"{analysis.cost_sensitivity.value.replace('_', ' ')}.",
     ]
     remote_text = None
@@ -425,19 +424,19 @@ def _reason(choice: Choice, *, analysis: WorkloadAnalysis, local_candidate: Loca
                        f"{_minutes(remote_candidate.cost.billed_minutes)} billed minutes "
                        f"({_usd(remote_candidate.cost.hourly_usd)}/h)")
     if choice == Choice.REMOTE:
-        why = "remote processing was requested" if prefer_remote else (
-            "no local GPU fits" if local_gpus else "there is no local GPU")
+        why = "remote processing was requested" if advice.prefer_remote else (
+            "no local GPU fits" if has_local_gpus else "there is no local GPU")
         sentences.append(f"Run remotely on {remote_text}, because {why}.")
     elif choice == Choice.GPU:
         sentences.append(f"Run on the local GPU {local_candidate.name} ({local_candidate.host} #{local_candidate.index}"
                          f", {local_candidate.usable_gb or 0:g} GB usable) at no cost.")
-    elif hardware_override:
+    elif advice.hardware_override:
         sentences.append("Run on CPU because the caller overrode the hardware choice"
                          + (f"; the remote fallback is {remote_text}." if remote_text else "."))
     elif not analysis.requires_gpu:
         sentences.append("Run on CPU because the workload needs no GPU.")
     else:
-        sentences.append("Run on CPU: " + " ".join(w.message for w in warnings
+        sentences.append("Run on CPU. " + " ".join(w.message for w in advice.warnings
                                                     if w.code in (WarningCode.OVER_BUDGET,
                                                                   WarningCode.GPU_UNAVAILABLE)))
     if alternatives:

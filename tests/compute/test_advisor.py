@@ -300,3 +300,13 @@ def test_same_input_gives_the_same_output():
     workload = spec(workload_type="cg_batch", estimated_minutes=90, assets=(Asset("a", 700),))
     first = advise(workload, candidates, [])
     assert all(advise(workload, order, []) == first for order in (candidates[::-1], sorted(candidates, key=id)))
+
+
+def test_reason_explains_need_choice_cost_and_runners_up():
+    advice = advise(spec(workload_type="voice_synthesis", estimated_minutes=3, budget_mode=BudgetMode.COST_SAVER),
+                    [template_candidate(t) for t in ("runpod", "coreweave", "paperspace")], [])
+    assert advice.reason == (
+        "The 'voice_synthesis' workload needs at least 12 GB of GPU memory (inferred), runs about 3 minutes (burst) "
+        "and carries 0 MB of assets. 3 of 3 remote offers are eligible, ranked by cost saver. Run remotely on RunPod "
+        "at $0.02 for 3 billed minutes ($0.46/h), because there is no local GPU. "
+        "Next best: Paperspace $0.78, CoreWeave $0.95.")
