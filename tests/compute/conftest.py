@@ -6,7 +6,7 @@ import pytest
 
 from compute.selectors import candidate_from_meta
 from compute.types import Candidate, Health, LocalGpu, Offer, ProviderProfile
-from providers.models import Provider, ProviderTemplate
+from providers.models import Provider, ProviderKind, ProviderTemplate
 from providers.services import TEMPLATES_FIXTURE
 
 TEMPLATE_META = {spec["id"]: spec for spec in json.loads(TEMPLATES_FIXTURE.read_text())["templates"]}
@@ -39,6 +39,14 @@ def make_candidate(provider_id: str, *, hourly: str | None = "1.00", increment: 
 def local_gpu(total_gb: float | None = 24, free_gb: float | None = None, index: int = 0) -> LocalGpu:
     return LocalGpu(host="box", index=index, uuid=f"GPU-{index}", name="RTX 4090", total_gb=total_gb, free_gb=free_gb,
                     utilization_pct=None)
+
+
+def providers_create(count: int) -> None:
+    """`count` remote providers with varied priority and price, in one bulk insert."""
+    Provider.objects.bulk_create([
+        Provider(id=f"p-{i:04d}", name=f"P {i}", kind=ProviderKind.REMOTE, service="runpod", base_url="https://x.test",
+                 priority=i % 7, meta={"max_vram_gb": 24, "cost": {"hourly_usd": 0.5 + i / 1000}})
+        for i in range(count)])
 
 
 @pytest.fixture
