@@ -77,6 +77,8 @@ class _Reader:
         if value > maximum:
             self.fail(path, f"Must be at most {maximum}.")
             return None
+        if value == 0:
+            return Decimal(0)  # also turns -0.0 into 0, so no estimate ever reads "$-0.00"
         return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
 
     def boolean(self, value: Any, path: str) -> bool | None:
