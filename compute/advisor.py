@@ -158,8 +158,7 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
         if len(codes) == 1 and codes[0] == RejectionCode.OVER_BUDGET:
             budget_only.append((candidate, billed, cost))
         estimate = _estimate(candidate, billed, cost) if cost is not None else None
-        rejected.append(Rejection(candidate, codes[0], tuple(codes),
-                                  _rejection_message(codes[0], templates[codes[0]], candidate, estimate), estimate))
+        rejected.append(Rejection(candidate, codes[0], tuple(codes), estimate, templates[codes[0]]))
 
     rejected.sort(key=_CANONICAL_ORDER)
     ranked = _rank(eligible, analysis, MAX_ALTERNATIVES + 1)
@@ -267,8 +266,8 @@ def region_allowed(regions: Iterable[str], allowed: Sequence[str]) -> bool:
     return False
 
 
-# One message per rejection code. Doubled braces are filled per candidate, single ones once per call
-# (the workload's side), so thousands of rejections cost one cheap str.format each.
+# One message per rejection code. Single braces are filled once per call (the workload's side); doubled ones
+# become the candidate's side, filled in by `Rejection.message` only when it is read.
 _REJECTION_TEMPLATES = {
     RejectionCode.INACTIVE: "{{name}} is inactive.",
     RejectionCode.PRICE_UNKNOWN: "{{name}} has no hourly price, so its cost cannot be estimated.",
@@ -293,51 +292,42 @@ def _rejection_templates(analysis: WorkloadAnalysis) -> dict[RejectionCode, str]
     return {code: template.format(**context) for code, template in _REJECTION_TEMPLATES.items()}
 
 
-def _rejection_message(code: RejectionCode, template: str, candidate: Candidate, cost: CostEstimate | None) -> str:
-    if code == RejectionCode.REGION_NOT_ALLOWED:
-        return template.format(name=candidate.provider.name, regions=", ".join(candidate.regions) or "no stated region")
-    if code == RejectionCode.OVER_BUDGET:
-        return template.format(name=candidate.provider.name, cost=cost.display)
-    return template.format(name=candidate.provider.name, vram=candidate.offer.vram_gb or 0)
-
-
 def _rank(pool: list[Priced], analysis: WorkloadAnalysis, limit: int) -> list[ScoredCandidate]:
     """The best `limit` candidates for the budget mode, lower score first.
 
     cost_saver ranks by estimated cost; speed by time to result (startup + transfer of uncached assets + runtime
     ÷ relative speed); balanced by cost and time each divided by the best candidate's, summed, minus small bonuses.
     Unhealthy providers rank after every other candidate. Ties: score, cost, priority, provider id, offer id.
+    Only the returned candidates get a full breakdown; the rest are compared as plain tuples.
     """
     if not pool:
         return []
     mode = analysis.cost_sensitivity
     runtime = float(analysis.expected_runtime_minutes)
     uncached_megabits = analysis.uncached_asset_mb * MEGABITS_PER_MB
-    # cost_saver needs no times to rank, so they are only worked out for the candidates returned.
-    times = None if mode == BudgetMode.COST_SAVER else [
-        _time_terms(candidate, runtime, uncached_megabits) for candidate, _, _ in pool]
+    unhealthy = Health.UNHEALTHY
     best_cost = float(max(min(cost for _, _, cost in pool), COST_RATIO_FLOOR_USD))
-    best_time = max(min(map(sum, times)), TIME_RATIO_FLOOR_MINUTES) if times else TIME_RATIO_FLOOR_MINUTES
-    cached_graphs = analysis.cached_workflows > 0
-    workload_type = analysis.workload_type
-    keyed = []
-    for index, (candidate, _, cost) in enumerate(pool):
-        provider = candidate.provider
-        if mode == BudgetMode.COST_SAVER:
-            total = float(cost)
-        elif mode == BudgetMode.SPEED:
-            total = sum(times[index])
+    best_time = TIME_RATIO_FLOOR_MINUTES
+    if mode == BudgetMode.COST_SAVER:  # exact Decimal costs rank themselves; no time needed
+        keyed = [(c.provider.health is unhealthy, cost, cost, c.provider.priority, c.provider.id, c.offer.offer_id, i)
+                 for i, (c, _, cost) in enumerate(pool)]
+    else:
+        times = [sum(_time_terms(c, runtime, uncached_megabits)) for c, _, _ in pool]
+        if mode == BudgetMode.SPEED:
+            totals = times
         else:
-            total = float(cost) / best_cost + sum(times[index]) / best_time
-            if workload_type in provider.preferred_workloads:
-                total -= PREFERRED_WORKLOAD_BONUS
-            if cached_graphs and provider.supports_persistent_storage:
-                total -= PERSISTENT_CACHE_BONUS
-        keyed.append((provider.health == Health.UNHEALTHY, round(total, 9), cost, provider.priority, provider.id,
-                      candidate.offer.offer_id, index))
-    return [_scored(pool[key[-1]], times[key[-1]] if times else _time_terms(pool[key[-1]][0], runtime,
-                                                                          uncached_megabits),
-                    key[1], analysis, best_cost, best_time)
+            best_time = max(min(times), TIME_RATIO_FLOOR_MINUTES)
+            cached_graphs = analysis.cached_workflows > 0
+            workload_type = analysis.workload_type
+            totals = [float(cost) / best_cost + time / best_time
+                      - (PREFERRED_WORKLOAD_BONUS if workload_type in c.provider.preferred_workloads else 0.0)
+                      - (PERSISTENT_CACHE_BONUS if cached_graphs and c.provider.supports_persistent_storage else 0.0)
+                      for (c, _, cost), time in zip(pool, times, strict=True)]
+        # Rounded so that equal scores reached by different float paths tie, and fall through to cost, priority, id.
+        keyed = [(c.provider.health is unhealthy, round(total, 9), cost, c.provider.priority, c.provider.id,
+                  c.offer.offer_id, i) for i, ((c, _, cost), total) in enumerate(zip(pool, totals, strict=True))]
+    return [_scored(pool[key[-1]], _time_terms(pool[key[-1]][0], runtime, uncached_megabits), float(key[1]),
+                    analysis, best_cost, best_time)
             for key in heapq.nsmallest(limit, keyed)]
 
 

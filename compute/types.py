@@ -241,13 +241,24 @@ class ScoredCandidate:
 
 
 class Rejection(NamedTuple):
-    """Why a candidate cannot run the workload: the first failed check as `code`, all of them in `codes`."""
+    """Why a candidate cannot run the workload: the first failed check as `code`, all of them in `codes`.
+
+    `template` is the advisor's message for `code` with the workload's side already filled in; the candidate's
+    side is filled in when `message` is read, since a large registry rejects thousands that nobody reads.
+    """
 
     candidate: Candidate
     code: RejectionCode
     codes: tuple[RejectionCode, ...]
-    message: str
     cost: CostEstimate | None
+    template: str
+
+    @property
+    def message(self) -> str:
+        candidate = self.candidate
+        return self.template.format(name=candidate.provider.name, vram=candidate.offer.vram_gb or 0,
+                                    regions=", ".join(candidate.regions) or "no stated region",
+                                    cost=self.cost.display if self.cost else "")
 
 
 @dataclass(frozen=True, slots=True)
