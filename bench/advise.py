@@ -60,11 +60,14 @@ def synthetic_meta(rng: random.Random) -> dict:
 
 
 def candidates(count: int, seed: int = 7) -> list:
+    """Synthetic candidates built in the selector's order (priority, then id), as a query would deliver them."""
     rng = random.Random(seed)
-    return [candidate_from_meta(provider_id=f"p-{i:05d}", name=f"P {i}", service="bench", base_url="https://x.test",
-                                priority=rng.randrange(100), active=rng.random() < 0.95,
-                                health=rng.choice(list(Health)), meta=synthetic_meta(rng), price_fetched_at=None)
-            for i in range(count)]
+    rows = sorted((rng.randrange(100), f"p-{i:05d}", rng.random() < 0.95, rng.choice(list(Health)), synthetic_meta(rng))
+                  for i in range(count))
+    return [candidate_from_meta(provider_id=provider_id, name=f"P {provider_id}", service="bench",
+                                base_url="https://x.test", priority=priority, active=active, health=health, meta=meta,
+                                price_fetched_at=None)
+            for priority, provider_id, active, health, meta in rows]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -84,7 +87,7 @@ def timed(call, repeats: int) -> tuple[list[float], list[float]]:
 
 
 def repeats_for(count: int) -> int:
-    return max(40, min(1000, 200_000 // count))
+    return max(100, min(1000, 200_000 // count))
 
 
 def bench_pure(count: int, freeze: bool) -> tuple[list[float], list[float]]:

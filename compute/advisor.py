@@ -158,7 +158,7 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
         if len(codes) == 1 and codes[0] == RejectionCode.OVER_BUDGET:
             budget_only.append((candidate, billed, cost))
         estimate = _estimate(candidate, billed, cost) if cost is not None else None
-        rejected.append(Rejection(candidate, codes[0], tuple(codes), estimate, templates[codes[0]]))
+        rejected.append(Rejection(candidate, codes[0], codes, estimate, templates[codes[0]]))
 
     rejected.sort(key=_CANONICAL_ORDER)
     ranked = _rank(eligible, analysis, MAX_ALTERNATIVES + 1)
@@ -223,34 +223,37 @@ class _Eligibility:
         self.limit = analysis.budget_limit_usd
         self._regions: dict[tuple[str, ...], bool] = {}
 
-    def failures(self, candidate: Candidate, cost: Decimal | None) -> list[RejectionCode]:
-        """Every failed check, in RejectionCode order; empty when the candidate can run the workload."""
+    def failures(self, candidate: Candidate, cost: Decimal | None) -> tuple[RejectionCode, ...]:
+        """Every failed check, in RejectionCode order; () when the candidate can run the workload.
+
+        A tuple grown only on failure: the common, eligible case allocates nothing (less garbage to collect).
+        """
         provider, offer = candidate.provider, candidate.offer
-        codes = []
+        codes: tuple[RejectionCode, ...] = ()
         if not provider.active:
-            codes.append(RejectionCode.INACTIVE)
+            codes += (RejectionCode.INACTIVE,)
         if cost is None:
-            codes.append(RejectionCode.PRICE_UNKNOWN)
+            codes += (RejectionCode.PRICE_UNKNOWN,)
         if self.floor:
             if offer.vram_gb is None:
-                codes.append(RejectionCode.VRAM_UNKNOWN)
+                codes += (RejectionCode.VRAM_UNKNOWN,)
             elif offer.vram_gb < self.floor:
-                codes.append(RejectionCode.VRAM_TOO_SMALL)
+                codes += (RejectionCode.VRAM_TOO_SMALL,)
         if self.persistent and not provider.supports_persistent_storage:
-            codes.append(RejectionCode.NO_PERSISTENT_STORAGE)
+            codes += (RejectionCode.NO_PERSISTENT_STORAGE,)
         if self.large_assets and not provider.supports_large_assets:
-            codes.append(RejectionCode.ASSETS_TOO_LARGE)
+            codes += (RejectionCode.ASSETS_TOO_LARGE,)
         if self.long_running and not provider.supports_long_running:
-            codes.append(RejectionCode.NO_LONG_RUNNING)
+            codes += (RejectionCode.NO_LONG_RUNNING,)
         if self.allowed is not None:
             regions = candidate.regions
             allowed = self._regions.get(regions)
             if allowed is None:
                 allowed = self._regions[regions] = region_allowed(regions, self.allowed)
             if not allowed:
-                codes.append(RejectionCode.REGION_NOT_ALLOWED)
+                codes += (RejectionCode.REGION_NOT_ALLOWED,)
         if self.limit is not None and cost is not None and cost > self.limit:
-            codes.append(RejectionCode.OVER_BUDGET)
+            codes += (RejectionCode.OVER_BUDGET,)
         return codes
 
 
