@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from compute.models import JobSummary
@@ -111,6 +113,13 @@ def job_summary_list(*, user, filters: Mapping[str, Any] | None = None) -> Query
     return queryset
 
 
-def job_summary_get(*, summary_id, user) -> JobSummary:
-    """One summary visible to `user`; unknown (or someone else's) ids raise Http404."""
-    return get_object_or_404(_visible_summaries(user), id=summary_id)
+def job_summary_get(*, summary_id: str, user) -> JobSummary:
+    """One summary visible to `user`; malformed, unknown or someone else's ids all raise Http404.
+
+    The id is matched as text in the URL (not a `uuid` converter) so that an anonymous caller gets 401, not 404.
+    """
+    try:
+        summary_uuid = uuid.UUID(str(summary_id))
+    except ValueError as exc:
+        raise Http404("No such job summary.") from exc
+    return get_object_or_404(_visible_summaries(user), id=summary_uuid)

@@ -8,5 +8,5 @@ urlpatterns = [
     path("compute/advise", AdviceCreateApi.as_view(), name="advise"),
     path("api/gpu/advise", GpuAdviceCreateApi.as_view(), name="gpu-advise"),
     path("api/jobs/summaries/", JobSummaryListApi.as_view(), name="summaries"),
-    path("api/jobs/summaries/<uuid:summary_id>", JobSummaryDetailApi.as_view(), name="summary"),
+    path("api/jobs/summaries/<str:summary_id>", JobSummaryDetailApi.as_view(), name="summary"),
 ]

@@ -70,6 +70,8 @@ def test_detail_and_visibility(user_client, staff_client, summaries):
     assert body["recommended_provider"] == "runpod" and body["estimated_cost"] == "$0.02" and body["user"]
     assert user_client.get(reverse("compute:summary", args=[theirs.id])).status_code == 404
     assert staff_client.get(reverse("compute:summary", args=[theirs.id])).status_code == 200
+    missing = staff_client.get(reverse("compute:summary", args=["not-a-uuid"]))
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
 
 def test_summaries_need_authentication(anon_client, summaries):
