@@ -1,5 +1,6 @@
 """Faults, against private servers on free ports: the broker or the database goes away; the service degrades and
 recovers by itself. Never the machine's shared PostgreSQL or Redis."""
+import json
 import os
 import shutil
 import socket
@@ -14,10 +15,13 @@ import psutil
 import pytest
 import redis
 from django.db import connections
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
+from bench.http_bench import ADVISE_WORKLOAD
 from bench.server import REPO, free_port, gunicorn_start, gunicorn_stop, wait_ready
+from compute.models import JobSummary
 from providers.models import LOCAL_PROVIDER_ID, Provider
 from tests.servers import PrivatePostgres, PrivateRedis
 
@@ -134,6 +138,47 @@ def test_service_survives_a_postgres_restart_without_restarting(private_postgres
         assert {child.pid for child in psutil.Process(process.pid).children()} == workers
     finally:
         gunicorn_stop(process)
+
+
+def _test_database_url() -> str:
+    """The pytest database as a URL, for a gunicorn started beside the test (it sees committed rows only)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _post(base_url: str, path: str, token: str, body: bytes) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"{base_url}{path}", data=body, method="POST", headers={
+        "Authorization": f"Token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advise_answers_while_redis_is_down(private_redis, templates, staff):
+    """Advice needs PostgreSQL only: with the broker and the cache on a Redis that is gone, advise still answers."""
+    from rest_framework.authtoken.models import Token
+
+    from tests.factories import ProviderFactory
+
+    ProviderFactory.create_batch(5, last_checked_at=timezone.now(), last_health={"ok": True, "status": "ok"})
+    token = Token.objects.create(user=staff).key
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = gunicorn_start(database_url=_test_database_url(), port=port, workers=1, extra_env={
+        "CELERY_BROKER_URL": private_redis.url, "CACHE_URL": private_redis.url.replace("/0", "/1")})
+    try:
+        wait_ready(process, base_url, workers=1)
+        private_redis.stop()
+        status, body = _post(base_url, "/compute/advise", token, json.dumps(ADVISE_WORKLOAD).encode())
+    finally:
+        gunicorn_stop(process)
+    assert status == 200, body[:500]
+    assert JobSummary.objects.count() == 1
 
 
 def _import_file(label: str, ids: range) -> dict:
