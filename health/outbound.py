@@ -368,7 +368,9 @@ class Client:
 
     def _exchange(self, conn, method, path, headers, body) -> Response:
         conn.connect()
-        conn.sock.settimeout(min(self.policy.read_timeout, max(self.remaining, 0.001)))
+        # urllib3 applies conn.timeout to the socket again in getresponse(): from here on it is the read timeout.
+        conn.timeout = min(self.policy.read_timeout, max(self.remaining, 0.001))
+        conn.sock.settimeout(conn.timeout)
         conn.request(method, path, body=body, headers=headers, preload_content=False)
         resp = conn.getresponse()
         status = resp.status
