@@ -1,15 +1,16 @@
 """Services: run health checks, record them, sweep the registry and enqueue checks for the worker."""
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from queue import Empty, Queue
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from comfyvn_site.exceptions import Conflict, ProviderNotFound, SecretsKeyError, ServiceUnavailable
@@ -53,7 +54,7 @@ def provider_health_probe(*, provider: Provider) -> CheckResult:
     started = time.monotonic()
     result = _probe(provider)
     latency = int((time.monotonic() - started) * 1000)
-    return CheckResult(status=result.status, detail=result.detail[:200], http_status=result.http_status,
+    return CheckResult(status=str(result.status), detail=result.detail[:200], http_status=result.http_status,
                        latency_ms=latency)
 
 
@@ -151,7 +152,8 @@ def health_sweep_run(*, provider_ids: list[str] | None = None, trigger: str = Ch
     """Check the active providers (or the given ids) with bounded concurrency and record every result.
 
     Checks wait on the network, so threads overlap them: 500 providers with 5% hanging finish in about
-    (n x latency + hangs x timeout) / concurrency. Each thread closes its own database connection.
+    (n x latency + hangs x read timeout) / concurrency. Each thread works through a shared queue and keeps
+    one database connection, closed when it runs out of work. `on_done` runs in the calling thread.
     """
     queryset = Provider.objects.order_by("priority", "id")
     queryset = queryset.filter(pk__in=provider_ids) if provider_ids is not None else queryset.filter(active=True)
@@ -159,33 +161,47 @@ def health_sweep_run(*, provider_ids: list[str] | None = None, trigger: str = Ch
     workers = max(1, min(concurrency or settings.HEALTH_SWEEP_CONCURRENCY, len(ids) or 1))
     report = SweepReport()
     started = time.monotonic()
+    todo: Queue[str] = Queue()
+    done: Queue[tuple[str, HealthCheck | None, Exception | None]] = Queue()
+    for provider_id in ids:
+        todo.put(provider_id)
 
-    def run(provider_id: str) -> HealthCheck | None:
+    def check(provider_id: str) -> HealthCheck | None:
         try:
             return provider_health_check(provider_id=provider_id, trigger=trigger)
         except (Conflict, ProviderNotFound):
             return None
+
+    def work() -> None:
+        try:
+            while True:
+                try:
+                    provider_id = todo.get_nowait()
+                except Empty:
+                    return
+                try:
+                    done.put((provider_id, check(provider_id), None))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller's thread and re-raised there
+                    done.put((provider_id, None, exc))
         finally:
-            if workers > 1:
-                connection.close()
+            connection.close()
 
     if workers == 1:
-        results = map(run, ids)
+        results = ((provider_id, check(provider_id), None) for provider_id in ids)
     else:
-        close_old_connections()
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="health-sweep")
-        results = pool.map(run, ids)
-    try:
-        for provider_id, check in zip(ids, results, strict=True):
-            if check is None:
-                report.skipped.append(provider_id)
-            else:
-                report.checks.append(check)
-            if on_done is not None:
-                on_done(provider_id, check)
-    finally:
-        if workers > 1:
-            pool.shutdown(wait=True)
+        threads = [threading.Thread(target=work, name=f"health-sweep-{n}", daemon=True) for n in range(workers)]
+        for thread in threads:
+            thread.start()
+        results = (done.get() for _ in ids)
+    for provider_id, check_row, error in results:
+        if error is not None:
+            raise error
+        if check_row is None:
+            report.skipped.append(provider_id)
+        else:
+            report.checks.append(check_row)
+        if on_done is not None:
+            on_done(provider_id, check_row)
     report.seconds = time.monotonic() - started
     return report
 
