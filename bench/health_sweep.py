@@ -1,8 +1,8 @@
 """Bench: one health sweep over N providers against a loopback fake that answers in 200 ms, 5% never answering.
 
 Prints the sweep's wall time and checks per second. Every provider points at 127.0.0.1 (the fake), so nothing
-leaves the machine; the database must be PostgreSQL (DATABASE_URL), as in production, because the sweep's
-threads write concurrently. Bench providers are removed afterwards (their history goes with them).
+leaves the machine. Use the production database kind (PostgreSQL via DATABASE_URL); the embedded SQLite
+default works too, with the sweep's writes taking turns. Bench providers are removed afterwards.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> .venv/bin/python bench/health_sweep.py
 """
@@ -67,9 +67,6 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the fake takes to answer")
     parser.add_argument("--concurrency", type=int, default=None, help="default: HEALTH_SWEEP_CONCURRENCY")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("Set DATABASE_URL to a PostgreSQL database: the sweep's threads write concurrently.")
-
     FakeRunPod.latency = args.latency
     server = Server(("127.0.0.1", 0), FakeRunPod)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -95,8 +92,8 @@ def main() -> None:
 
     concurrency = args.concurrency or settings.HEALTH_SWEEP_CONCURRENCY
     serial = (args.providers - hanging) * args.latency + hanging * settings.HEALTH_READ_TIMEOUT
-    print(f"providers={args.providers} hanging={hanging} latency={args.latency * 1000:.0f}ms "
-          f"concurrency={concurrency} read_timeout={settings.HEALTH_READ_TIMEOUT}s "
+    print(f"database={connection.vendor} providers={args.providers} hanging={hanging} "
+          f"latency={args.latency * 1000:.0f}ms concurrency={concurrency} read_timeout={settings.HEALTH_READ_TIMEOUT}s "
           f"deadline={settings.HEALTH_DEADLINE}s")
     print(f"sweep wall time: {report.seconds:.2f} s")
     print(f"checks per second: {len(report.checks) / report.seconds:.1f}")

@@ -23,6 +23,8 @@ from providers.secrets import decrypt_secrets, resolve_secret
 logger = logging.getLogger(__name__)
 
 _HEALTH_FIELDS = ("last_health", "last_checked_at", "consecutive_failures")
+# SQLite (the embedded default) has one writer and ignores select_for_update: sweep threads take turns to write.
+_sqlite_write_lock = threading.Lock()
 # Outcomes worth another try a little later (reliability.md §4.1 rule 4): the network, not the credentials.
 _TRANSIENT_HTTP = {429, 502, 503, 504}
 
@@ -132,6 +134,9 @@ def provider_health_check(*, provider_id: str, trigger: str = CheckTrigger.MANUA
         result = provider_health_probe(provider=provider)
         if retry_transient and is_transient(result):
             raise TransientCheckError(result)
+        if connection.vendor == "sqlite":
+            with _sqlite_write_lock:
+                return health_check_record(provider_id=provider_id, result=result, trigger=trigger)
         return health_check_record(provider_id=provider_id, result=result, trigger=trigger)
 
 
