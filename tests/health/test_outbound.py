@@ -1,10 +1,17 @@
 """The outbound guard: reliability.md §2.3 cases S01–S18 and the robust-HTTP cases, with resolution faked."""
+import datetime
 import gzip
 import ipaddress
 import socket
+import ssl
+import threading
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck as HypothesisHealthCheck
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -329,3 +336,50 @@ def test_connection_refused_is_unreachable(loopback_allowed):
         port = probe.getsockname()[1]
     with pytest.raises(outbound.Unreachable, match="refused"):
         request(f"http://127.0.0.1:{port}/")
+
+
+def _self_signed(tmp_path, name: str) -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_h10_tls_keeps_the_host_name_for_sni_and_verifies_the_certificate(tmp_path, resolver, settings):
+    settings.HEALTH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    resolver.table["api.example.com"] = ["127.0.0.1"]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*_self_signed(tmp_path, "api.example.com"))
+    server_names = []
+    context.sni_callback = lambda sock, name, ctx: server_names.append(name)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve():
+        conn, _ = listener.accept()
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(outbound.OutboundError, match="TLS") as exc:
+            request(f"https://api.example.com:{listener.getsockname()[1]}/v1/pods")
+        assert exc.value.status == "error"
+        thread.join(2)
+        assert server_names == ["api.example.com"]  # SNI is the name, while the socket went to the pinned IP
+        assert resolver.calls == ["api.example.com"]
+    finally:
+        listener.close()
