@@ -286,8 +286,8 @@ class Client:
 
     policy: Policy
     started: float = field(default_factory=time.monotonic)
-    _sockets: list = field(default_factory=list)
-    _expired: bool = False
+    _sockets: list = field(default_factory=list, init=False, repr=False)
+    _expired: bool = field(default=False, init=False)
 
     @property
     def remaining(self) -> float:
@@ -409,6 +409,9 @@ def base_url_check(*, url: str, service: str, extra_ports=()) -> None:
     cannot slip past as "host names".
     """
     policy = policy_for(service=service, extra_ports=extra_ports)
+    if service == "ssh":
+        _ssh_url_check(url, policy)
+        return
     target = url_check(url)
     literal = _literal_address(target.host)
     if literal is None:
@@ -419,6 +422,22 @@ def base_url_check(*, url: str, service: str, extra_ports=()) -> None:
         trusted = address_trust(literal, policy)
     if not trusted:
         _public_rules_check(target, policy)
+
+
+def _ssh_url_check(url: str, policy: Policy) -> None:
+    """An SSH base URL is ssh://host[:port]; HTTP's scheme and port rules do not apply, the address rules do."""
+    if not url:
+        return  # the SSH adapter can take its host from the provider's config instead
+    if any(bad in url.lower() for bad in _FORBIDDEN_IN_URL):
+        raise Blocked("URL contains control characters, spaces or encoded line breaks")
+    parts = urlsplit(url)
+    if parts.scheme != "ssh" or not parts.hostname or parts.username or parts.password:
+        raise Blocked("SSH providers use ssh://host[:port]")
+    if parts.hostname in METADATA_HOSTS:
+        raise Blocked(f"host '{parts.hostname}' is a cloud metadata endpoint")
+    literal = _literal_address(parts.hostname)
+    if literal is not None:
+        address_trust(literal, policy)
 
 
 def _literal_address(host: str) -> IPAddress | None:

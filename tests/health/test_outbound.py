@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from health import outbound
 from health.services import provider_health_probe
 from providers.secrets import encrypt_secrets
+from providers.services import provider_template_specs_load
 from tests.factories import ProviderFactory
 from tests.health.fakes import Reply
 from tests.health.vendors import GOOD_TOKEN
@@ -383,3 +384,17 @@ def test_h10_tls_keeps_the_host_name_for_sni_and_verifies_the_certificate(tmp_pa
         assert resolver.calls == ["api.example.com"]
     finally:
         listener.close()
+
+
+def test_every_curated_template_base_url_passes_the_save_time_check():
+    templates = provider_template_specs_load()
+    assert len(templates) == 12
+    for template in templates:
+        outbound.base_url_check(url=template["base_url"], service=template["service"])
+
+
+@pytest.mark.parametrize("url", ["ssh://169.254.169.254", "ssh://metadata.google.internal:22", "http://gpu-host",
+                                 "ssh://root:pw@gpu-host", "ssh://gpu-host/%0a"])
+def test_ssh_base_urls_are_checked_too(url):
+    with pytest.raises(outbound.Blocked):
+        outbound.base_url_check(url=url, service="ssh")
