@@ -219,7 +219,7 @@ def check_aws(target: ProviderTarget, http: outbound.Client) -> CheckResult:
     request = AWSRequest(method="POST", url=url, data=body,
                          headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     SigV4Auth(Credentials(access_key, secret_key), "sts", region).add_auth(request)
-    resp = http.request("POST", url, headers=dict(request.headers.items()), body=body)
+    resp = http.request("POST", url, headers={**dict(request.headers.items()), "Accept": "text/xml"}, body=body)
     return classify(resp, what="AWS caller identity read", valid=lambda r: b"<GetCallerIdentityResult>" in r.body)
 
 

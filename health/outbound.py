@@ -341,6 +341,8 @@ class Client:
                 ) -> Response:
         """Send one request (no redirects, no retries) and read at most `max_bytes` before the deadline."""
         target, addresses = target_check(url, self.policy)
+        if isinstance(body, str):
+            body = body.encode()  # http.client would encode text as Latin-1
         conn_cls = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
         conn = conn_cls(target.host, target.port, timeout=min(self.policy.connect_timeout, self.remaining),
                         addresses=addresses, client=self)
