@@ -54,3 +54,9 @@ class GpuUnavailable(ServiceUnavailable):
 
 class SecretsKeyError(Exception):
     """The credential key is missing or wrong: a configuration fault, never a client error."""
+
+
+class ImportInvalid(ApplicationError):
+    """An import file with invalid entries; `extra.errors` lists each by index and id."""
+
+    code = "import_invalid"
