@@ -1,6 +1,6 @@
-"""Admin action "Check now" for the provider changelist; it calls the same service as the API and the sweep.
+"""Admin action "Check health now" on the provider changelist (providers/admin.py lists it in `actions`).
 
-Wire it in providers/admin.py with `actions = [check_now]` (imported from here).
+It calls the same service as the sweep, so the selection is checked concurrently and recorded as manual checks.
 """
 from django.contrib import admin, messages
 
