@@ -259,7 +259,11 @@ class _GoogleTransport(google.auth.transport.Request):
         self.http = http
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
-        return _GoogleResponse(self.http.request(method, url, headers=headers, body=body))
+        resp = self.http.request(method, url, headers=headers, body=body)
+        if resp.status >= 500 or resp.status == 429:
+            # google-auth would retry with sleeps the deadline watchdog cannot interrupt: one answer decides.
+            raise CheckFailed(HealthStatus.ERROR, f"token endpoint error (HTTP {resp.status})", resp.status)
+        return _GoogleResponse(resp)
 
 
 class _GoogleResponse(google.auth.transport.Response):

@@ -121,3 +121,14 @@ def test_env_reference_credential_is_resolved_at_check_time(fake_server, loopbac
     assert provider_health_probe(provider=provider).status == "no_credentials"
     monkeypatch.setenv("TEST_RUNPOD_KEY", SPECS["runpod"].good["api_key"])
     assert provider_health_probe(provider=provider).status == "ok"
+
+
+@pytest.mark.parametrize(("service", "token_path"), [("gcp", "/token"), ("azure", "/tenant-1/oauth2/v2.0/token")])
+@pytest.mark.parametrize(("mode", "status"), [("hang", "timeout"), ("redirect", "error"), ("5xx", "error")])
+def test_token_endpoint_failures_are_classified(service, token_path, mode, status, fake_server, loopback_allowed):
+    provider = build_provider(fake_server, service, SPECS[service].good)
+    fake_server.modes[token_path] = mode
+    result = provider_health_probe(provider=provider)
+    assert result.status == status, result
+    assert result.latency_ms < (loopback_allowed.HEALTH_DEADLINE + 1) * 1000  # no library-side retries and sleeps
+    assert all(seen.path.split("?")[0] != SPECS[service].path for seen in fake_server.seen)
