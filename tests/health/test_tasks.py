@@ -128,3 +128,13 @@ def test_check_now_with_a_wedged_broker_fails_within_seconds(staff_client, broke
         elapsed = time.monotonic() - started
     assert response.status_code == 503, response.content
     assert elapsed < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advise_answers_200_while_the_broker_is_down(user_client, templates, broker_at):
+    broker_at(f"redis://127.0.0.1:{closed_port()}/0")
+    body = {"requirements": {"type": "voice_synthesis", "estimated_minutes": 3}, "budget": {"mode": "cost_saver"}}
+    started = time.monotonic()
+    response = user_client.post(reverse("compute:advise"), body, format="json")
+    assert response.status_code == 200, response.content
+    assert time.monotonic() - started < 5
