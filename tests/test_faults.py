@@ -1,6 +1,7 @@
 """Faults, against private servers on free ports: the broker or the database goes away; the service degrades and
 recovers by itself. Never the machine's shared PostgreSQL or Redis."""
 import json
+import math
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ from bench.http_bench import ADVISE_WORKLOAD
 from bench.server import REPO, free_port, gunicorn_start, gunicorn_stop, wait_ready
 from compute.models import JobSummary
 from providers.models import LOCAL_PROVIDER_ID, Provider
+from tests.health.fakes import FakeServer
 from tests.servers import PrivatePostgres, PrivateRedis
 
 pytestmark = pytest.mark.slow
@@ -48,6 +50,14 @@ def private_postgres():
     server.start()
     yield server
     server.close()
+
+
+@pytest.fixture
+def vendor_api():
+    """The health app's fake vendor server on 127.0.0.1, with switchable failure modes."""
+    server = FakeServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -159,13 +169,14 @@ def _post(base_url: str, path: str, token: str, body: bytes) -> tuple[int, bytes
 
 
 @pytest.mark.django_db(transaction=True)
-def test_advise_answers_while_redis_is_down(private_redis, templates, staff):
-    """Advice needs PostgreSQL only: with the broker and the cache on a Redis that is gone, advise still answers."""
+def test_redis_down_advise_answers_and_check_now_is_a_fast_503(private_redis, templates, staff):
+    """With the broker and the cache on a Redis that is gone: advice (PostgreSQL only) still answers 200, and a
+    queued "check now" is refused with a 503 within seconds instead of hanging a worker."""
     from rest_framework.authtoken.models import Token
 
     from tests.factories import ProviderFactory
 
-    ProviderFactory.create_batch(5, last_checked_at=timezone.now(), last_health={"ok": True, "status": "ok"})
+    providers = ProviderFactory.create_batch(5, last_checked_at=timezone.now(), last_health={"ok": True})
     token = Token.objects.create(user=staff).key
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -174,11 +185,17 @@ def test_advise_answers_while_redis_is_down(private_redis, templates, staff):
     try:
         wait_ready(process, base_url, workers=1)
         private_redis.stop()
-        status, body = _post(base_url, "/compute/advise", token, json.dumps(ADVISE_WORKLOAD).encode())
+        advice = _post(base_url, "/compute/advise", token, json.dumps(ADVISE_WORKLOAD).encode())
+        started = time.monotonic()
+        check_now = _post(base_url, f"/api/providers/{providers[0].id}/health", token, b'{"queue": true}')
+        check_now_s = time.monotonic() - started
     finally:
         gunicorn_stop(process)
-    assert status == 200, body[:500]
+    assert advice[0] == 200, advice[1][:500]
     assert JobSummary.objects.count() == 1
+    assert check_now[0] == 503, check_now[1][:500]
+    assert json.loads(check_now[1])["code"] == "broker_unavailable"
+    assert check_now_s < FAST_FAILURE_S
 
 
 def _import_file(label: str, ids: range) -> dict:
@@ -216,3 +233,30 @@ def test_concurrent_imports_are_serialised_never_mixed(templates, staff):
         assert statuses == {"A": 200, "B": 200}
         registry = dict(Provider.objects.exclude(id=LOCAL_PROVIDER_ID).values_list("id", "name"))
         assert registry in expected.values(), f"a mix of both files: {sorted(registry.items())[:10]}…"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_with_hanging_provider_apis_finishes_on_time(vendor_api, settings):
+    """A quarter of the providers' APIs accept and never answer: every check still ends at HEALTH_DEADLINE, so the
+    sweep takes about ceil(n / concurrency) deadlines at worst, and records the hung ones as failures."""
+    from health.models import CheckTrigger
+    from health.services import health_sweep_run
+    from providers.secrets import encrypt_secrets
+    from tests.factories import ProviderFactory
+    from tests.health.vendors import GOOD_TOKEN, bearer_route
+
+    settings.HEALTH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.HEALTH_CONNECT_TIMEOUT = settings.HEALTH_READ_TIMEOUT = 1.0
+    settings.HEALTH_DEADLINE = 1.5
+    bearer_route("GET", "/v1/pods", b"[]")(vendor_api)
+    vendor_api.modes["/hang/v1/pods"] = "hang"
+    secrets = encrypt_secrets({"api_key": GOOD_TOKEN})
+    ids = [ProviderFactory(id=f"sweep-{n}", service="runpod", secrets_ciphertext=secrets,
+                           base_url=f"{vendor_api.url}{'/hang' if n % 4 == 0 else ''}/v1").id for n in range(20)]
+    concurrency = 4
+
+    report = health_sweep_run(provider_ids=ids, trigger=CheckTrigger.COMMAND, concurrency=concurrency)
+
+    assert report.seconds < math.ceil(len(ids) / concurrency) * settings.HEALTH_DEADLINE + 2
+    outcomes = {check.provider_id: check.ok for check in report.checks}
+    assert outcomes == {pid: n % 4 != 0 for n, pid in enumerate(ids)}
