@@ -25,15 +25,15 @@ ADVISE_WORKLOAD = {
 CONCURRENCY = (1, 8, 32)
 
 
-def endpoint_status(service: Service, path: str, body: bytes | None = None) -> tuple[int, str]:
+def endpoint_probe(service: Service, path: str, body: bytes | None = None) -> tuple[int, bytes]:
     """One request with urllib: whether an endpoint exists and answers 2xx before it is put under load."""
     headers = dict(service.auth_headers, **({"Content-Type": "application/json"} if body else {}))
     request = urllib.request.Request(service.base_url + path, data=body, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read(300).decode(errors="replace")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.read(300).decode(errors="replace")
+        return error.code, error.read()
 
 
 def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
@@ -41,11 +41,16 @@ def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
     advise_body = json.dumps(ADVISE_WORKLOAD).encode()
     with Service(providers=providers) as service:
         targets = [("ping", "/api/ping", "GET", b"")]
-        status, text = endpoint_status(service, "/compute/advise", advise_body)
+        status, answer = endpoint_probe(service, "/compute/advise", advise_body)
         if 200 <= status < 300:
             targets.append(("advise", "/compute/advise", "POST", advise_body))
+            # What each advise answer weighs, by top-level key: rendering it is part of the cost measured below.
+            sizes = {key: len(json.dumps(value, separators=(",", ":")))
+                     for key, value in json.loads(answer).items()}
+            heaviest = ", ".join(f"{key} {size:,}" for key, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:3])
+            notes.append(f"each advise answer is {len(answer):,} bytes; heaviest keys: {heaviest}")
         else:
-            notes.append(f"POST /compute/advise answered {status} ({text[:120]!r}); advise not measured")
+            notes.append(f"POST /compute/advise answered {status} ({answer[:120]!r}); advise not measured")
         headers = dict(service.auth_headers, **{"Content-Type": "application/json"})
         for name, path, method, body in targets:
             run_load(service.base_url + path, method=method, body=body, headers=headers, concurrency=8,
