@@ -54,3 +54,10 @@ class GpuUnavailable(ServiceUnavailable):
 
 class SecretsKeyError(Exception):
     """The credential key is missing or wrong: a configuration fault, never a client error."""
+
+
+class InvalidCatalog(ApplicationError):
+    """A price catalog file that cannot be imported; `extra["line"]` names the offending line."""
+
+    status = 400
+    code = "invalid_catalog"
