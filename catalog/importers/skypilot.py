@@ -94,8 +94,8 @@ def _row(cell: dict[str, str], width: int, expected: int, line: int, result: Par
         result.skip(reason, line)
         return None
     count = _number(cell, "AcceleratorCount", line)
-    if count is None or count < 1:
-        raise InvalidCatalog(f"Line {line}: AcceleratorCount must be at least 1 for a GPU row.", extra={"line": line})
+    if not count:
+        raise InvalidCatalog(f"Line {line}: AcceleratorCount must be above 0 for a GPU row.", extra={"line": line})
     if count != count.to_integral_value():
         result.skip("fractional_gpu", line)
         return None

@@ -124,6 +124,9 @@ COMFYVN_TRUSTED_PROXIES = env.int("COMFYVN_TRUSTED_PROXIES", default=0)
 COMFYVN_ALLOW_SECRET_EXPORT = env.str("COMFYVN_ALLOW_SECRET_EXPORT", default="").strip().lower() in {"1", "true"}
 # Fernet keys for provider credentials at rest; the first encrypts, all decrypt (rotation).
 COMFYVN_SECRETS_KEYS = env.list("COMFYVN_SECRETS_KEY", default=[])
+# Largest catalog file accepted by upload (AWS's SkyPilot vms.csv, the biggest public one, is about 3.6 MB); the
+# whole request body stays under COMFYVN_MAX_BODY_BYTES as well.
+COMFYVN_CATALOG_MAX_UPLOAD_BYTES = env.int("COMFYVN_CATALOG_MAX_UPLOAD_BYTES", default=4 * 1024 * 1024)
 
 # --- Celery ------------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is kombu's filesystem transport: a worker with beat runs with no server.

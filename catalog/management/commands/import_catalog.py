@@ -1,5 +1,4 @@
 """Import a price catalog file into a provider's offers (idempotent; --dry-run writes nothing)."""
-import hashlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from catalog.importers import catalog_text
+from catalog.importers import catalog_file_version, catalog_text
 from catalog.services import PARSERS, offer_catalog_import
 from comfyvn_site.exceptions import InvalidCatalog
 from providers.models import Provider
@@ -41,7 +40,7 @@ class Command(BaseCommand):
         try:
             report = offer_catalog_import(
                 provider=provider, file=catalog_text(data), source=options["format"],
-                source_version=options["source_version"] or f"sha256:{hashlib.sha256(data).hexdigest()[:12]}",
+                source_version=options["source_version"] or catalog_file_version(data),
                 fetched_at=self._fetched_at(options["fetched_at"], path), dry_run=options["dry_run"],
                 progress=self._progress)
         except (InvalidCatalog, ValidationError) as exc:
