@@ -23,6 +23,10 @@ class OfferFilterSerializer(serializers.Serializer):
     provider = serializers.SlugField(required=False, max_length=64, help_text="Provider id.")
 
 
+class OfferPagination(LimitOffsetPagination):
+    max_limit = 500
+
+
 class OfferListApi(APIView):
     """Priced offers of the active providers, cheapest first, paginated (limit/offset)."""
 
@@ -47,7 +51,7 @@ class OfferListApi(APIView):
     def get(self, request):
         filters = OfferFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = LimitOffsetPagination()
+        paginator = OfferPagination()
         page = paginator.paginate_queryset(offer_list(filters=OfferFilters(**filters.validated_data)), request, self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 

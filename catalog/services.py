@@ -112,3 +112,15 @@ def _summarise(parsed: ParseResult, report: ImportReport) -> None:
     for target, source in ((report.skipped, parsed.skipped), (report.notes, parsed.notes)):
         for reason, lines in sorted(source.items()):
             target[reason] = {"count": len(lines), "lines": lines[:EXAMPLE_LINES]}
+
+
+@transaction.atomic
+def offer_override(*, offer: Offer, **changes) -> Offer:
+    """A hand edit of an offer (the admin's): it is pinned with manual_override, so later imports leave it alone,
+    unless the edit itself passes manual_override=False to hand the offer back to imports."""
+    offer.manual_override = changes.pop("manual_override", True)
+    for name, value in changes.items():
+        setattr(offer, name, value)
+    offer.full_clean()
+    offer.save()
+    return offer

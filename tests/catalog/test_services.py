@@ -4,14 +4,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from catalog.importers import catalog_text
 from catalog.models import Offer
-from catalog.services import offer_catalog_import
+from catalog.services import offer_catalog_import, offer_override
 from comfyvn_site.exceptions import InvalidCatalog
 from providers.models import ProviderKind
 from tests.catalog.conftest import CATALOG_FILES, FETCHED_AT, catalog_dir, import_file
-from tests.factories import ProviderFactory
+from tests.factories import ProviderFactory, StaffFactory
 
 # provider -> (data rows, offers created, skip reasons); rows per SOURCE.md.
 EXPECTED = {
@@ -137,3 +138,29 @@ def test_deleting_a_provider_deletes_its_offers(catalog_providers):
     import_file(catalog_providers["vast"], CATALOG_FILES["vast"])
     catalog_providers["vast"].delete()
     assert not Offer.objects.exists()
+
+
+def test_offer_override_pins_a_hand_edit_until_released(catalog_providers):
+    import_file(catalog_providers["vast"], CATALOG_FILES["vast"])
+    row = Offer.objects.get(instance_type="4x-H200-32-65536", region=", US, NA")
+    offer_override(offer=row, hourly_usd=Decimal("9.99"))
+    assert import_file(catalog_providers["vast"], CATALOG_FILES["vast"]).skipped["manual_override"]["count"] == 1
+    assert Offer.objects.get(pk=row.pk).hourly_usd == Decimal("9.99")
+    offer_override(offer=row, manual_override=False)
+    assert import_file(catalog_providers["vast"], CATALOG_FILES["vast"]).updated == 1
+    assert Offer.objects.get(pk=row.pk).hourly_usd == Decimal("10.59")
+    with pytest.raises(ValidationError):
+        offer_override(offer=row, hourly_usd=Decimal("-1"))
+
+
+def test_admin_lists_offers_and_a_change_pins_the_offer(catalog_providers, client):
+    import_file(catalog_providers["vast"], CATALOG_FILES["vast"])
+    client.force_login(StaffFactory(is_superuser=True))
+    assert client.get(reverse("admin:catalog_offer_changelist")).status_code == 200
+    row = Offer.objects.get(instance_type="4x-H200-32-65536", region=", US, NA")
+    response = client.post(reverse("admin:catalog_offer_change", args=[row.pk]),
+                           {"hourly_usd": "9.50", "spot_hourly_usd": "", "vram_per_gpu_gb": "141",
+                            "manual_override": "on"})
+    assert response.status_code == 302, response.content[:2000]
+    row.refresh_from_db()
+    assert (row.hourly_usd, row.manual_override) == (Decimal("9.50"), True)
