@@ -83,6 +83,7 @@ def offer_catalog_import(*, provider: Provider, file: Iterable[str], source: str
             continue
         else:
             report.updated += 1
+        _validate(offer, row.line)
         pending.append(offer)
     _summarise(parsed, report)
     if not dry_run:
@@ -95,17 +96,21 @@ def offer_catalog_import(*, provider: Provider, file: Iterable[str], source: str
 
 
 def _offer(row: OfferRow, *, provider: Provider, source: str, source_version: str, fetched_at: datetime) -> Offer:
-    """An unsaved Offer with its fields validated (bounds and lengths; the database constraints back them up)."""
-    offer = Offer(provider=provider, instance_type=row.instance_type, region=row.region, zone=row.zone,
-                  source=source, source_version=source_version, fetched_at=fetched_at,
-                  **{name: getattr(row, name) for name in OFFER_FIELDS})
+    return Offer(provider=provider, instance_type=row.instance_type, region=row.region, zone=row.zone,
+                 source=source, source_version=source_version, fetched_at=fetched_at,
+                 **{name: getattr(row, name) for name in OFFER_FIELDS})
+
+
+def _validate(offer: Offer, line: int) -> None:
+    """Field bounds and lengths of an offer about to be written (the database constraints back them up).
+
+    Not full_clean(): the provider was checked once above, and its FK and constraint checks cost a query per offer.
+    """
     try:
-        # The provider is checked once above; validating the FK per row would cost a query per offer.
         offer.clean_fields(exclude=["provider"])
     except ValidationError as exc:
         fields = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in exc.message_dict.items())
-        raise InvalidCatalog(f"Line {row.line}: {fields}", extra={"line": row.line}) from exc
-    return offer
+        raise InvalidCatalog(f"Line {line}: {fields}", extra={"line": line}) from exc
 
 
 def _summarise(parsed: ParseResult, report: ImportReport) -> None:

@@ -8,6 +8,7 @@ import ast
 import csv
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from catalog.gpus import gpu_canonical, gpu_is_excluded
 from catalog.importers.types import OfferRow, ParseResult
@@ -171,12 +172,9 @@ def _gpu_info_readings(gpu_info: str, count: int, line: int) -> set[float]:
         raise InvalidCatalog(f"Line {line}: GpuInfo is longer than {MAX_GPU_INFO_CHARS} characters.",
                              extra={"line": line})
     try:
-        info = ast.literal_eval(text)
-        sizes = [gpu["MemoryInfo"]["SizeInMiB"] for gpu in info.get("Gpus", ()) if "MemoryInfo" in gpu]
-        sizes += [info["TotalGpuMemoryInMiB"]] if "TotalGpuMemoryInMiB" in info else []
-        sizes = [float(size) for size in sizes]
-    except (ValueError, TypeError, SyntaxError, KeyError, AttributeError, MemoryError, RecursionError) as exc:
-        raise InvalidCatalog(f"Line {line}: GpuInfo is not a SkyPilot GPU literal ({type(exc).__name__}).",
+        sizes = _gpu_info_sizes(text)
+    except ValueError as exc:
+        raise InvalidCatalog(f"Line {line}: GpuInfo is not a SkyPilot GPU literal ({exc}).",
                              extra={"line": line}) from exc
     readings = set()
     for mib in sizes:
@@ -185,3 +183,15 @@ def _gpu_info_readings(gpu_info: str, count: int, line: int) -> set[float]:
         gib = mib if mib < 1024 else mib / 1024  # no GPU has under 1 GiB: a figure that small is GB written as MiB
         readings.update((gib, gib / count))
     return readings
+
+
+@lru_cache(maxsize=4096)
+def _gpu_info_sizes(text: str) -> tuple[float, ...]:
+    """The MiB figures of one GpuInfo literal; cached, as a catalog repeats each cell across regions and zones."""
+    try:
+        info = ast.literal_eval(text)
+        sizes = [gpu["MemoryInfo"]["SizeInMiB"] for gpu in info.get("Gpus", ()) if "MemoryInfo" in gpu]
+        sizes += [info["TotalGpuMemoryInMiB"]] if "TotalGpuMemoryInMiB" in info else []
+        return tuple(float(size) for size in sizes)
+    except (ValueError, TypeError, SyntaxError, KeyError, AttributeError, MemoryError, RecursionError) as exc:
+        raise ValueError(type(exc).__name__) from exc
