@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Min, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from catalog.gpus import gpu_canonical
 from catalog.models import Offer
@@ -73,6 +74,61 @@ def gpu_summary_list(*, filters: OfferFilters) -> list[GpuSummary]:
             max_hourly_usd=max(r["high"] for r in rows),
             min_hourly_usd_per_gpu=min(r["low"] / r["gpu_count"] for r in rows).quantize(Decimal("0.000001"))))
     return sorted(summaries, key=lambda s: (s.vram_gb, s.gpu))
+
+
+@dataclass(frozen=True)
+class OfferNeed:
+    """What a workload needs from an offer: VRAM per GPU, and optionally a GPU count or a total VRAM."""
+
+    min_vram_per_gpu_gb: float | None = None
+    gpu_count: int | None = None
+    min_total_vram_gb: float | None = None
+    regions: tuple[str, ...] | None = None
+
+
+def _need_q(need: OfferNeed) -> Q:
+    """The need as a filter over offers annotated with total_vram_gb.
+
+    Regions follow the advisor's rule: an offer's region equals or starts with an allowed entry (case-insensitive),
+    `global` matches any entry, `marketplace` none, and an empty list allows nothing.
+    """
+    condition = Q()
+    if need.min_vram_per_gpu_gb is not None:
+        condition &= Q(vram_per_gpu_gb__gte=need.min_vram_per_gpu_gb)
+    if need.gpu_count is not None:
+        condition &= Q(gpu_count__gte=need.gpu_count)
+    if need.min_total_vram_gb is not None:
+        condition &= Q(total_vram_gb__gte=need.min_total_vram_gb)
+    if need.regions is not None:
+        allowed = Q(pk__in=[])
+        for entry in need.regions:
+            allowed |= Q(region__istartswith=entry)
+        if need.regions:
+            allowed |= Q(region__iexact="global")
+        condition &= allowed & ~Q(region__iexact="marketplace")
+    return condition
+
+
+def offers_for_advice(*, provider_ids: list[str], need: OfferNeed, per_provider: int) -> list[Offer]:
+    """For each provider, its `per_provider` cheapest offers that meet the need, filtered and ranked in the database.
+
+    A provider none of whose offers fits yields its largest-VRAM offer instead, so the advisor can still say why it
+    is rejected. Two queries at most, whatever the number of providers and offers.
+    """
+    ranked = (Offer.objects.filter(provider_id__in=provider_ids)
+              .annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count")).filter(_need_q(need))
+              .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"),
+                                    order_by=(F("hourly_usd").asc(), "instance_type", "region", "zone")))
+              .filter(rank__lte=per_provider).order_by("provider_id", "rank"))
+    offers = list(ranked)
+    missing = set(provider_ids) - {offer.provider_id for offer in offers}
+    if missing:
+        offers += (Offer.objects.filter(provider_id__in=missing)
+                   .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"),
+                                         order_by=(F("vram_per_gpu_gb").desc(), F("hourly_usd").asc(), "instance_type",
+                                                   "region", "zone")))
+                   .filter(rank=1).order_by("provider_id"))
+    return offers
 
 
 def catalog_provider_get(*, provider_id: str) -> Provider:
