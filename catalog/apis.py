@@ -2,6 +2,7 @@
 from dataclasses import asdict
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import MultiPartParser
@@ -30,6 +31,7 @@ class OfferPagination(LimitOffsetPagination):
 class OfferListApi(APIView):
     """Priced offers of the active providers, cheapest first, paginated (limit/offset)."""
 
+    @extend_schema_serializer(component_name="Offer")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         provider = serializers.CharField(source="provider_id")
@@ -48,6 +50,9 @@ class OfferListApi(APIView):
         fetched_at = serializers.DateTimeField()
         manual_override = serializers.BooleanField()
 
+    @extend_schema(parameters=[OfferFilterSerializer], responses=inline_serializer("OfferPage", {
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True), "results": OutputSerializer(many=True)}))
     def get(self, request):
         filters = OfferFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -59,6 +64,7 @@ class OfferListApi(APIView):
 class GpuListApi(APIView):
     """Offers grouped by GPU, like `sky show-gpus`: VRAM, GPU counts offered, providers, price range."""
 
+    @extend_schema_serializer(component_name="GpuSummary")
     class OutputSerializer(serializers.Serializer):
         gpu = serializers.CharField()
         vendor = serializers.CharField()
@@ -70,6 +76,8 @@ class GpuListApi(APIView):
         max_hourly_usd = serializers.DecimalField(max_digits=12, decimal_places=6)
         min_hourly_usd_per_gpu = serializers.DecimalField(max_digits=12, decimal_places=6)
 
+    @extend_schema(parameters=[OfferFilterSerializer], responses=inline_serializer("GpuList", {
+        "count": serializers.IntegerField(), "results": OutputSerializer(many=True)}))
     def get(self, request):
         filters = OfferFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -83,6 +91,7 @@ class OfferCatalogImportApi(APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [MultiPartParser]
 
+    @extend_schema_serializer(component_name="OfferImportRequest")
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="The catalog file, e.g. a SkyPilot vms.csv.")
         format = serializers.ChoiceField(choices=sorted(PARSERS), default="skypilot")
@@ -97,6 +106,7 @@ class OfferCatalogImportApi(APIView):
                 raise serializers.ValidationError(f"The file has {file.size} bytes; the limit is {limit}.")
             return file
 
+    @extend_schema_serializer(component_name="OfferImportReport")
     class OutputSerializer(serializers.Serializer):
         provider = serializers.CharField()
         source = serializers.CharField()
@@ -109,6 +119,7 @@ class OfferCatalogImportApi(APIView):
         skipped = serializers.DictField()
         notes = serializers.DictField()
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request, provider_id):
         provider = catalog_provider_get(provider_id=provider_id)
         data = self.InputSerializer(data=request.data)
