@@ -1,5 +1,9 @@
 """Base settings: everything comes from the environment (django-environ) and is validated on import."""
+import socket
+
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
+from kombu.common import Broadcast
 
 from comfyvn_site.env import BASE_DIR, env, env_required
 
@@ -140,6 +144,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
         "store_processed": False,
+        # Exchange bindings (fanout, pidbox); kombu's default is ./control in whatever directory the worker runs.
+        "control_folder": str(_queue_dir / "control"),
     }
 else:
     # A wedged broker must fail an enqueue in seconds, not block a request (reliability.md finding 6).
@@ -159,6 +165,37 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- GPU inventory (gpu/) ------------------------------------------------------------------------
+# One NVML/psutil reading serves every caller for this long (upstream re-probed on every request).
+GPU_PROBE_TTL_SECONDS = env.float("GPU_PROBE_TTL_SECONDS", default=5.0)
+# A host that has not reported for this long is stale: its devices are listed as such, never advised.
+GPU_STALE_AFTER_SECONDS = env.int("GPU_STALE_AFTER_SECONDS", default=120)
+# How often every worker reports its host (the "gpu-inventory-report" beat schedule, created on first setup).
+GPU_REPORT_INTERVAL_SECONDS = env.int("GPU_REPORT_INTERVAL_SECONDS", default=30)
+# Embedded default: the service's own host reports itself when /api/gpu/list finds its row missing or old.
+# Turn off on web hosts of a multi-host deployment, where only the GPU hosts' workers should report.
+GPU_SELF_REPORT = env.bool("GPU_SELF_REPORT", default=True)
+# The name this host reports under; set it where the OS hostname changes per container.
+GPU_HOSTNAME = env.str("GPU_HOSTNAME", default="") or socket.gethostname()
+if GPU_PROBE_TTL_SECONDS < 0 or GPU_REPORT_INTERVAL_SECONDS < 1:
+    raise ImproperlyConfigured("GPU_PROBE_TTL_SECONDS must be >= 0 and GPU_REPORT_INTERVAL_SECONDS >= 1.")
+if GPU_STALE_AFTER_SECONDS <= max(GPU_PROBE_TTL_SECONDS, GPU_REPORT_INTERVAL_SECONDS):
+    raise ImproperlyConfigured("GPU_STALE_AFTER_SECONDS must exceed GPU_PROBE_TTL_SECONDS and "
+                               "GPU_REPORT_INTERVAL_SECONDS, or every host would look stale between reports.")
+# An inventory report must reach every worker, one per GPU host, not whichever worker takes it first: the task
+# goes to a fanout exchange, and each host consumes it from its own queue (a fixed name, so the filesystem
+# broker does not collect queues of workers that have gone). The sender must declare the fanout exchange itself:
+# Celery never declares a Broadcast queue when publishing, and on Redis an undeclared exchange drops the message.
+_GPU_INVENTORY_EXCHANGE = Exchange("gpu_inventory", type="fanout")
+CELERY_TASK_QUEUES = (
+    Queue("celery"),
+    Broadcast(queue=f"gpu_inventory.{GPU_HOSTNAME}", exchange=_GPU_INVENTORY_EXCHANGE, alias="gpu_inventory"),
+)
+CELERY_TASK_ROUTES = {
+    # No "exchange" key: Celery then takes exchange and routing key from the queue, the topic workers listen on.
+    "gpu.tasks.gpu_inventory_sync_task": {"queue": "gpu_inventory", "declare": [_GPU_INVENTORY_EXCHANGE]},
+}
 
 LOGGING = {
     "version": 1,
