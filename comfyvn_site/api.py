@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,6 +14,14 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from comfyvn_site.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorOutputSerializer(serializers.Serializer):
+    """The shape of every API error, for the OpenAPI schema."""
+
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    message = serializers.CharField(help_text="What went wrong, for a human.")
+    extra = serializers.DictField(help_text="Details: field errors under `fields`, import errors under `errors`.")
 
 
 def _body(code: str, message: str, extra: dict | None = None) -> dict:

@@ -3,5 +3,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from comfyvn_site.startup import startup_checks_enforce
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comfyvn_site.settings.base")
 application = get_asgi_application()
+# A wrong credential key stops the service here instead of failing every credential later.
+startup_checks_enforce()

@@ -56,6 +56,12 @@ class SecretsKeyError(Exception):
     """The credential key is missing or wrong: a configuration fault, never a client error."""
 
 
+class ImportInvalid(ApplicationError):
+    """An import file with invalid entries; `extra.errors` lists each by index and id."""
+
+    code = "import_invalid"
+
+
 class InvalidCatalog(ApplicationError):
     """A price catalog file that cannot be imported; `extra["line"]` names the offending line."""
 

@@ -1,8 +1,15 @@
 """Models: curated provider templates and the provider registry (data and invariants, no workflows)."""
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from providers.validation import base_url_validate, meta_validate
+
 LOCAL_PROVIDER_ID = "local"
+# Path segments of the registry API; a provider with one of these ids could not be addressed by URL.
+RESERVED_PROVIDER_IDS = frozenset({"templates", "create", "register", "import", "export", "remove", "health",
+                                   "checks", "list"})
 
 
 class ProviderKind(models.TextChoices):
@@ -31,7 +38,8 @@ class ProviderTemplate(models.Model):
         ordering = ("priority", "id")
         verbose_name = "provider template"
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=ProviderKind.values), name="%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ProviderKind.values),
+                                   name="%(app_label)s_%(class)s_kind_valid"),
             models.CheckConstraint(condition=Q(priority__gte=0), name="%(app_label)s_%(class)s_priority_gte_0"),
         ]
 
@@ -51,15 +59,20 @@ class Provider(models.Model):
     kind = models.CharField(max_length=16, choices=ProviderKind.choices, default=ProviderKind.REMOTE,
                             help_text="Local machine or remote service.")
     service = models.CharField(max_length=64, help_text="Service adapter key, e.g. 'runpod', 'aws', 'ssh'.")
-    base_url = models.CharField(max_length=2048, blank=True,
-                                help_text="API base URL (http/https; ssh:// for the ssh service).")
+    base_url = models.CharField(max_length=2048,
+                                help_text="API base URL (http/https; ssh:// for the ssh service); no user:password.")
     active = models.BooleanField(default=True, help_text="Inactive providers are never recommended.")
-    priority = models.IntegerField(default=100, help_text="Lower numbers are considered first; ties break by id.")
+    priority = models.IntegerField(default=100, validators=[MinValueValidator(0)],
+                                   help_text="Lower numbers are considered first; ties break by id.")
     meta = models.JSONField(default=dict, blank=True,
                             help_text="Capabilities and cost: VRAM range, cost.hourly_usd, billing increment, regions…")
-    config = models.JSONField(default=dict, blank=True, help_text="Non-secret settings, validated by the template schema.")
+    config = models.JSONField(default=dict, blank=True,
+                              help_text="Non-secret settings, validated by the template schema.")
     secrets_ciphertext = models.TextField(blank=True, default="",
                                           help_text="Fernet-encrypted credentials; never shown or exported in clear.")
+    secrets_set = models.JSONField(default=list, blank=True,
+                                   help_text="Names of the stored credentials (never their values), so listing "
+                                             "the registry needs neither the key nor the plaintext.")
     template = models.ForeignKey(ProviderTemplate, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="providers", help_text="Curated template this entry was made from.")
     last_health = models.JSONField(default=dict, blank=True,
@@ -73,7 +86,8 @@ class Provider(models.Model):
         ordering = ("priority", "id")
         verbose_name = "provider"
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=ProviderKind.values), name="%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ProviderKind.values),
+                                   name="%(app_label)s_%(class)s_kind_valid"),
             models.CheckConstraint(condition=Q(priority__gte=0), name="%(app_label)s_%(class)s_priority_gte_0"),
             models.CheckConstraint(condition=~Q(id=LOCAL_PROVIDER_ID) | Q(kind=ProviderKind.LOCAL),
                                    name="%(app_label)s_%(class)s_local_is_local"),
@@ -82,6 +96,24 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    def clean(self) -> None:
+        """Row invariants the database cannot check: URL shape, meta types, reserved ids, `local` stays local."""
+        errors = {}
+        checks = [lambda: meta_validate(self.meta)]
+        if self.base_url:
+            checks.append(lambda: base_url_validate(self.base_url, service=self.service))
+        for check in checks:
+            try:
+                check()
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        if self.id in RESERVED_PROVIDER_IDS:
+            errors["id"] = [f"'{self.id}' is reserved by the API; choose another id."]
+        if self.id == LOCAL_PROVIDER_ID and self.kind != ProviderKind.LOCAL:
+            errors["kind"] = ["The built-in local provider cannot be made remote."]
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def health_state(self) -> str:

@@ -1,0 +1,140 @@
+"""Latency of the compute advisor: the pure `advise()` and the `advice_create` service end to end.
+
+Usage: DATABASE_URL=postgres://… .venv/bin/python bench/advise.py [--sizes 10 100 1000 10000] [--pure-only]
+
+Prints wall-clock p50/p95/p99 and CPU-time p50/p95 in milliseconds per candidate count (on a shared machine
+the CPU time is the advisor's own cost; the wall clock adds waiting for a core). The pure advisor runs over
+synthetic candidates (varied prices, billing increments, VRAM, regions and health) for a mix of workloads; the
+service run creates that many providers inside a transaction that is rolled back, leaving the database as it was.
+Targets (issue 3): pure advisor p95 < 5 ms at 1,000 candidates and < 50 ms at 10,000.
+"""
+import argparse
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comfyvn_site.settings.base")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import transaction  # noqa: E402
+
+from compute.advisor import advise  # noqa: E402
+from compute.selectors import candidate_from_meta  # noqa: E402
+from compute.services import advice_create  # noqa: E402
+from compute.types import Health  # noqa: E402
+from compute.workload import workload_parse  # noqa: E402
+from providers.models import Provider, ProviderKind  # noqa: E402
+
+WORKLOADS = [workload_parse(raw) for raw in (
+    {"requirements": {"type": "voice_synthesis", "estimated_minutes": 3}, "budget": {"mode": "cost_saver"}},
+    {"requirements": {"type": "cg_batch", "estimated_minutes": 240}, "budget": {"mode": "balanced", "limit_usd": 5},
+     "assets": [{"name": "scene.tar", "size_mb": 2400}], "workflows": [{"id": "w", "cached": True}]},
+    {"requirements": {"type": "render", "min_vram_gb": 24, "estimated_minutes": 45}, "budget": {"mode": "speed"},
+     "residency": {"regions": ["eu", "us"]}},
+    {"requirements": {"type": "translation"}, "pipeline": {"translation": {"requires_gpu": True}}},
+)]
+REGIONS = [["us-east"], ["us-west", "eu-central"], ["global"], ["marketplace"], ["eu-west"], ["on-prem"]]
+
+
+def synthetic_meta(rng: random.Random) -> dict:
+    max_vram = rng.choice([8, 12, 16, 24, 40, 48, 80])
+    return {
+        "gpu": rng.choice(["A10G", "A100", "RTX4090", "L4", "H100"]), "min_vram_gb": min(max_vram, 12),
+        "max_vram_gb": max_vram,
+        "cost": {"hourly_usd": round(rng.uniform(0, 4), 3), "billing_increment_minutes": rng.choice([0, 1, 15, 60])},
+        "supports_large_assets": rng.random() < 0.7, "supports_persistent_storage": rng.random() < 0.7,
+        "supports_long_running": rng.random() < 0.9, "supports_short_burst": rng.random() < 0.5,
+        "regions": rng.choice(REGIONS), "startup_minutes": rng.choice([1, 2, 5, 8]),
+        "bandwidth_mbps": rng.choice([100, 500, 1000]), "relative_speed": rng.choice([0.5, 1.0, 1.3, 2.0]),
+        "preferred_workloads": rng.sample(["cg_batch", "voice_synthesis", "translation"], 1),
+        "policy_hints": {"cg_batch": "hint"},
+    }
+
+
+def candidates(count: int, seed: int = 7) -> list:
+    """Synthetic candidates built in the selector's order (priority, then id), as a query would deliver them."""
+    rng = random.Random(seed)
+    rows = sorted((rng.randrange(100), f"p-{i:05d}", rng.random() < 0.95, rng.choice(list(Health)), synthetic_meta(rng))
+                  for i in range(count))
+    return [candidate_from_meta(provider_id=provider_id, name=f"P {provider_id}", service="bench",
+                                base_url="https://x.test", priority=priority, active=active, health=health, meta=meta,
+                                price_fetched_at=None)
+            for priority, provider_id, active, health, meta in rows]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return statistics.median(samples), cuts[94], cuts[98]
+
+
+def timed(call, repeats: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and this process's CPU milliseconds per call (CPU time excludes waiting for a shared core)."""
+    wall, cpu = [], []
+    for i in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        call(i)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return wall, cpu
+
+
+def repeats_for(count: int) -> int:
+    return max(100, min(1000, 200_000 // count))
+
+
+def bench_pure(count: int, freeze: bool) -> tuple[list[float], list[float]]:
+    pool = candidates(count)
+    if freeze:
+        gc.freeze()
+    timed(lambda i: advise(WORKLOADS[i % len(WORKLOADS)], pool, []), 5)  # warm up
+    return timed(lambda i: advise(WORKLOADS[i % len(WORKLOADS)], pool, []), repeats_for(count))
+
+
+def bench_service(count: int) -> tuple[list[float], list[float]]:
+    rng = random.Random(11)
+    with transaction.atomic():
+        Provider.objects.bulk_create([
+            Provider(id=f"bench-{i:05d}", name=f"Bench {i}", kind=ProviderKind.REMOTE, service="bench",
+                     base_url="https://x.test", priority=rng.randrange(100), meta=synthetic_meta(rng))
+            for i in range(count)], batch_size=1000)
+        timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), 3)
+        samples = timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"),
+                        max(20, repeats_for(count) // 5))
+        transaction.set_rollback(True)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1_000, 10_000])
+    parser.add_argument("--pure-only", action="store_true", help="Skip the database-backed service run.")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="gc.freeze() after setup, as a server does after boot, so full collections skip "
+                             "long-lived objects (the figures then show the advisor without that GC tail).")
+    args = parser.parse_args()
+    existing = Provider.objects.filter(kind=ProviderKind.REMOTE).count()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; {existing} remote providers "
+          "already registered (added to every service run)")
+    print(f"{'candidates':>10}  {'what':<24} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}   "
+          f"{'cpu p50':>8}  {'cpu p95':>8}")
+    for count in args.sizes:
+        rows = [("advise() pure" + (" gc-frozen" if args.gc_freeze else ""), bench_pure(count, args.gc_freeze))]
+        if not args.pure_only:
+            rows.append(("advice_create() + DB", bench_service(count)))
+        for what, (wall, cpu) in rows:
+            p50, p95, p99 = percentiles(wall)
+            cpu50, cpu95, _ = percentiles(cpu)
+            print(f"{count:>10,}  {what:<24} {len(wall):>5}  {p50:>8.3f}  {p95:>8.3f}  {p99:>8.3f}   "
+                  f"{cpu50:>8.3f}  {cpu95:>8.3f}", flush=True)
+
+if __name__ == "__main__":
+    main()

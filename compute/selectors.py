@@ -1,0 +1,125 @@
+"""Selectors: read-only queries that turn registry rows into advisor candidates and list job summaries."""
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from compute.models import JobSummary
+from compute.types import Candidate, Health, Offer, ProviderProfile
+from providers.models import Provider, ProviderKind
+
+# Used when a provider's meta does not state them (docs/ADVISOR.md explains each value).
+DEFAULT_STARTUP_MINUTES = 5.0
+DEFAULT_BANDWIDTH_MBPS = 100.0
+DEFAULT_RELATIVE_SPEED = 1.0
+META_OFFER_SOURCE = "meta"
+_CANDIDATE_FIELDS = ("id", "name", "service", "base_url", "active", "priority", "meta", "last_health",
+                     "last_checked_at", "updated_at")
+
+
+def advice_candidates_list() -> list[Candidate]:
+    """Every remote provider's offers in one query, whatever the registry size.
+
+    Inactive providers are included so the advisor can report them as rejected (`INACTIVE`).
+    Until catalog offers exist each provider yields exactly one offer, read from its `meta`.
+    """
+    providers = Provider.objects.filter(kind=ProviderKind.REMOTE).only(*_CANDIDATE_FIELDS).order_by("priority", "id")
+    return [candidate_from_meta(
+        provider_id=provider.id, name=provider.name, service=provider.service, base_url=provider.base_url,
+        priority=provider.priority, active=provider.active, health=Health(provider.health_state),
+        meta=provider.meta, price_fetched_at=provider.updated_at) for provider in providers]
+
+
+def candidate_from_meta(*, provider_id: str, name: str, service: str, base_url: str, priority: int, active: bool,
+                        health: Health, meta: Any, price_fetched_at: datetime | None) -> Candidate:
+    """Build the candidate a provider's `meta` describes; malformed values fall back to "unknown" or defaults."""
+    meta = meta if isinstance(meta, dict) else {}
+    regions = meta.get("regions")
+    preferred = meta.get("preferred_workloads")
+    hints = meta.get("policy_hints")
+    notice = meta.get("egress_notice")
+    profile = ProviderProfile(
+        id=provider_id, name=name, service=service, base_url=base_url, priority=priority, active=active,
+        health=health,
+        regions=tuple(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else (),
+        supports_large_assets=meta.get("supports_large_assets") is True,
+        supports_persistent_storage=meta.get("supports_persistent_storage") is True,
+        supports_long_running=meta.get("supports_long_running") is True,
+        supports_short_burst=meta.get("supports_short_burst") is True,
+        startup_minutes=_number(meta.get("startup_minutes"), DEFAULT_STARTUP_MINUTES),
+        bandwidth_mbps=_number(meta.get("bandwidth_mbps"), DEFAULT_BANDWIDTH_MBPS, positive=True),
+        relative_speed=_number(meta.get("relative_speed"), DEFAULT_RELATIVE_SPEED, positive=True),
+        preferred_workloads=frozenset(w for w in preferred if isinstance(w, str)) if isinstance(preferred, list)
+        else frozenset(),
+        policy_hints={k: v for k, v in hints.items() if isinstance(v, str)} if isinstance(hints, Mapping) else {},
+        egress_notice=notice if isinstance(notice, str) and notice else None,
+    )
+    cost = meta.get("cost") if isinstance(meta.get("cost"), dict) else {}
+    max_vram = _number(meta.get("max_vram_gb"), None)
+    gpu = meta.get("gpu") if isinstance(meta.get("gpu"), str) else ""
+    offer = Offer(
+        offer_id=f"{provider_id}:meta", instance_type=gpu, gpu=gpu, gpu_count=1,
+        # The largest VRAM on offer decides fit (upstream wrongly gated on the smallest, §7 item 7).
+        vram_gb=max_vram if max_vram is not None else _number(meta.get("min_vram_gb"), None),
+        region=None,
+        hourly_usd=_decimal(cost.get("hourly_usd")),
+        billing_increment_minutes=_decimal(cost.get("billing_increment_minutes")) or Decimal(0),
+        price_fetched_at=price_fetched_at, source=META_OFFER_SOURCE,
+    )
+    return Candidate(provider=profile, offer=offer)
+
+
+def _valid_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            and 0 <= value <= 1_000_000)
+
+
+def _number(value: Any, default: float | None, *, positive: bool = False) -> float | None:
+    if not _valid_number(value) or (positive and value == 0):
+        return default
+    return float(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return Decimal(str(value)) if _valid_number(value) else None
+
+
+def _visible_summaries(user) -> QuerySet[JobSummary]:
+    """Staff see every summary; other users only the ones they asked for."""
+    queryset = JobSummary.objects.select_related("user")
+    return queryset if user.is_staff else queryset.filter(user_id=user.pk)
+
+
+def job_summary_list(*, user, filters: Mapping[str, Any] | None = None) -> QuerySet[JobSummary]:
+    """Summaries visible to `user`, newest first, narrowed by choice, provider, source and a `since` timestamp."""
+    filters = filters or {}
+    queryset = _visible_summaries(user).order_by("-created_at", "-id")
+    if filters.get("choice"):
+        queryset = queryset.filter(choice=filters["choice"])
+    if filters.get("provider"):
+        queryset = queryset.filter(provider_id=filters["provider"])
+    if filters.get("source"):
+        queryset = queryset.filter(source=filters["source"])
+    if filters.get("since"):
+        queryset = queryset.filter(created_at__gte=filters["since"])
+    return queryset
+
+
+def job_summary_get(*, summary_id: str, user) -> JobSummary:
+    """One summary visible to `user`; malformed, unknown or someone else's ids all raise Http404.
+
+    The id is matched as text in the URL (not a `uuid` converter) so that an anonymous caller gets 401, not 404.
+    """
+    try:
+        summary_uuid = uuid.UUID(str(summary_id))
+    except ValueError as exc:
+        raise Http404("No such job summary.") from exc
+    return get_object_or_404(_visible_summaries(user), id=summary_uuid)

@@ -1,0 +1,124 @@
+"""Services: give advice (registry candidates + local GPUs → pure advisor) and record it as a job summary."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from comfyvn_site.exceptions import Conflict
+from compute.advisor import advise
+from compute.models import JobSummary
+from compute.selectors import advice_candidates_list
+from compute.types import Advice, Choice, LocalGpu, WorkloadSpec
+from gpu import selectors as gpu_selectors
+from gpu.types import GpuDevice
+
+MIB_PER_GB = 1024
+
+
+@dataclass(frozen=True)
+class AdviceResult:
+    advice: Advice
+    summary: JobSummary
+
+
+def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
+    """GPU inventory devices report MiB; the advisor compares GB."""
+    return LocalGpu(
+        host=device.host, index=device.index, uuid=device.uuid, name=device.name,
+        total_gb=device.memory_total_mb / MIB_PER_GB if device.memory_total_mb is not None else None,
+        free_gb=device.memory_free_mb / MIB_PER_GB if device.memory_free_mb is not None else None,
+        utilization_pct=device.utilization_pct,
+    )
+
+
+@transaction.atomic
+def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardware_override: bool = False,
+                  dry_run: bool = False, source: str = "api", user: AbstractBaseUser | None = None,
+                  idempotency_key: str = "") -> AdviceResult:
+    """Advise where the job should run and, unless `dry_run`, store the job summary in the same transaction.
+
+    With an `idempotency_key`, repeating the same request returns the summary recorded the first time (one row,
+    one job id; the advice itself is recomputed); reusing the key for a different request is a Conflict.
+    """
+    user = user if user is not None and user.is_authenticated else None
+    local_gpus = [local_gpu_from_device(device) for device in gpu_selectors.gpu_devices_for_advice()]
+    advice = advise(workload, advice_candidates_list(), local_gpus, prefer_remote=prefer_remote,
+                    hardware_override=hardware_override)
+    summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
+    # Field validation only: every value is built here from the request user and the advisor's output, and the
+    # database enforces the constraints, so per-constraint and FK lookups would add 5 queries to each advice.
+    summary.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
+    if dry_run:
+        return AdviceResult(advice=advice, summary=summary)
+    if idempotency_key and user is not None:
+        summary.idempotency_key = idempotency_key
+        summary.request_fingerprint = _fingerprint(summary.workload, prefer_remote, hardware_override, source)
+        try:
+            with transaction.atomic():
+                summary.save()
+        except IntegrityError:
+            summary = _job_summary_replayed(user=user, key=idempotency_key, fingerprint=summary.request_fingerprint)
+        return AdviceResult(advice=advice, summary=summary)
+    summary.save()
+    return AdviceResult(advice=advice, summary=summary)
+
+
+def _fingerprint(workload: dict, prefer_remote: bool, hardware_override: bool, source: str) -> str:
+    request = [workload, prefer_remote, hardware_override, source]
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _job_summary_replayed(*, user: AbstractBaseUser, key: str, fingerprint: str) -> JobSummary:
+    original = JobSummary.objects.get(user=user, idempotency_key=key)
+    if original.request_fingerprint != fingerprint:
+        raise Conflict("This Idempotency-Key was already used for a different advise request.",
+                       code="idempotency_key_reused", extra={"job_summary": str(original.id)})
+    return original
+
+
+def _job_summary_build(*, advice: Advice, workload: WorkloadSpec, source: str,
+                       user: AbstractBaseUser | None) -> JobSummary:
+    chosen = advice.chosen_remote
+    analysis = advice.analysis
+    summary = JobSummary(
+        user=user, source=source, choice=advice.choice,
+        policy_hint=(chosen.policy_hint or "") if chosen else "",
+        min_vram_gb=analysis.min_vram_gb, asset_total_mb=round(analysis.total_asset_mb, 2),
+        warnings=[{"code": w.code.value, "message": w.message} for w in advice.warnings],
+        reason=advice.reason, workload=workload_sanitise(workload), analysis=_jsonable(asdict(analysis)),
+    )
+    if chosen:
+        offer = chosen.candidate.offer
+        summary.provider_id = chosen.candidate.provider.id
+        summary.provider_name = chosen.candidate.provider.name
+        summary.estimated_cost_usd = chosen.cost.estimated_cost_usd
+        summary.billed_minutes = chosen.cost.billed_minutes
+        summary.offer = _jsonable({**asdict(offer), "regions": list(chosen.candidate.regions)})
+    elif advice.choice == Choice.GPU and advice.local_candidate:
+        summary.offer = _jsonable({"local_gpu": asdict(advice.local_candidate)})
+    return summary
+
+
+def workload_sanitise(workload: WorkloadSpec) -> dict[str, Any]:
+    """The workload as the advisor understood it: unknown keys (and anything pasted into them) are not stored."""
+    return _jsonable(asdict(workload))
+
+
+def _jsonable(value: Any) -> Any:
+    """Dataclass dicts → JSON: Decimals as strings (exact), datetimes as ISO text, tuples/sets as lists."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        items = [_jsonable(item) for item in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,0 +1,36 @@
+"""The advise service: constant query count, and one summary per idempotency key even under a race."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from compute.models import JobSummary
+from compute.services import advice_create
+from compute.types import WorkloadSpec
+from tests.compute.conftest import providers_create
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [10, 500])
+def test_advice_create_query_count_is_constant(count, django_assert_num_queries, user):
+    providers_create(count)
+    # savepoint, the local GPU inventory, one read of the registry, the summary insert, release
+    with django_assert_num_queries(5):
+        advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_idempotency_key_store_one_summary(user):
+    """Two workers racing on the same key: the unique constraint decides, the loser replays the winner's row."""
+    providers_create(3)
+    workload = WorkloadSpec(workload_type="cg_batch")
+
+    def advise_once(_):
+        try:
+            return advice_create(workload=workload, user=user, idempotency_key="race").summary.id
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = set(pool.map(advise_once, range(8)))
+    assert len(ids) == 1 and JobSummary.objects.count() == 1

@@ -1,0 +1,45 @@
+"""Every /api/ route refuses anonymous requests with the JSON error contract (walks the URL resolver)."""
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+
+def _api_paths(patterns=None, prefix=""):
+    """Concrete paths for every route under /api/, with sample values for path parameters."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern).lstrip("^").rstrip("$").replace("\\Z", "")
+        if isinstance(pattern, URLResolver):
+            yield from _api_paths(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+            yield "/" + _fill(route)
+
+
+def _fill(route: str) -> str:
+    route = re.sub(r"\(\?P<\w+>(?:\(\?!\(\?:[^)]*\)\$\))?[^)]*\)", "sample-id", route)
+    return re.sub(r"<(?:\w+:)?\w+>", "sample-id", route)
+
+
+API_PATHS = sorted(set(_api_paths()))
+# Explicitly public: the Swagger UI page is an HTML shell; the schema it loads needs authentication.
+PUBLIC_PATHS = {"/api/docs/"}
+
+
+def test_the_walk_finds_the_registry_routes():
+    assert {"/api/providers/", "/api/providers/export", "/api/providers/remove/sample-id",
+            "/api/providers/sample-id", "/api/schema/"} <= set(API_PATHS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted(set(API_PATHS) - PUBLIC_PATHS))
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_anonymous_is_refused_on_every_api_route(anon_client, path, method):
+    response = getattr(anon_client, method)(path, {}, format="json", HTTP_ACCEPT="application/json")
+    assert response.status_code in (401, 405), (method, path, response.status_code)
+    if response.status_code == 401:
+        assert response.json()["code"] == "not_authenticated"
+
+
+def test_public_docs_page_carries_no_schema(anon_client):
+    response = anon_client.get("/api/docs/")
+    assert response.status_code == 200 and b"/api/providers" not in response.content
