@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
+from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Max, Min, Q, QuerySet, When, Window
 from django.db.models.functions import RowNumber
 
 from catalog.gpus import gpu_canonical
@@ -92,7 +92,7 @@ def _need_q(need: OfferNeed) -> Q:
     Regions follow the advisor's rule: an offer's region equals or starts with an allowed entry (case-insensitive),
     `global` matches any entry, `marketplace` none, and an empty list allows nothing.
     """
-    condition = Q()
+    condition = Q(pk__isnull=False)  # always true: a need without requirements fits every offer
     if need.min_vram_per_gpu_gb is not None:
         condition &= Q(vram_per_gpu_gb__gte=need.min_vram_per_gpu_gb)
     if need.gpu_count is not None:
@@ -100,7 +100,7 @@ def _need_q(need: OfferNeed) -> Q:
     if need.min_total_vram_gb is not None:
         condition &= Q(total_vram_gb__gte=need.min_total_vram_gb)
     if need.regions is not None:
-        allowed = Q(pk__in=[])
+        allowed = Q(pk__isnull=True)  # never true: no entry allows nothing
         for entry in need.regions:
             allowed |= Q(region__istartswith=entry)
         if need.regions:
@@ -110,25 +110,22 @@ def _need_q(need: OfferNeed) -> Q:
 
 
 def offers_for_advice(*, provider_ids: list[str], need: OfferNeed, per_provider: int) -> list[Offer]:
-    """For each provider, its `per_provider` cheapest offers that meet the need, filtered and ranked in the database.
+    """For each provider, its `per_provider` cheapest offers that meet the need, in one query.
 
-    A provider none of whose offers fits yields its largest-VRAM offer instead, so the advisor can still say why it
-    is rejected. Two queries at most, whatever the number of providers and offers.
+    The database decides fit and ranks each provider's offers (fitting ones first, cheapest first, more VRAM
+    breaking a price tie); only the top `per_provider` rows per provider come back. A provider none of whose
+    offers fits yields its largest-VRAM offer instead, so the advisor can still say why it is rejected. A provider
+    without offers yields nothing (the advisor falls back to its meta price).
     """
+    fits = ExpressionWrapper(_need_q(need), output_field=BooleanField())
     ranked = (Offer.objects.filter(provider_id__in=provider_ids)
-              .annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count")).filter(_need_q(need))
-              .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"),
-                                    order_by=(F("hourly_usd").asc(), "instance_type", "region", "zone")))
+              .annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count"))
+              .annotate(fits=fits, fit_price=Case(When(_need_q(need), then=F("hourly_usd"))))
+              .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"), order_by=(
+                  F("fits").desc(), F("fit_price").asc(nulls_last=True), F("vram_per_gpu_gb").desc(),
+                  F("hourly_usd").asc(), "instance_type", "region", "zone")))
               .filter(rank__lte=per_provider).order_by("provider_id", "rank"))
-    offers = list(ranked)
-    missing = set(provider_ids) - {offer.provider_id for offer in offers}
-    if missing:
-        offers += (Offer.objects.filter(provider_id__in=missing)
-                   .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"),
-                                         order_by=(F("vram_per_gpu_gb").desc(), F("hourly_usd").asc(), "instance_type",
-                                                   "region", "zone")))
-                   .filter(rank=1).order_by("provider_id"))
-    return offers
+    return [offer for offer in ranked if offer.fits or offer.rank == 1]
 
 
 def catalog_provider_get(*, provider_id: str) -> Provider:
