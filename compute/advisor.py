@@ -428,6 +428,10 @@ def _reason(advice: Advice, *, has_local_gpus: bool, candidates_count: int) -> s
     needs = (f"at least {analysis.min_vram_gb:g} GB of GPU memory"
              + (" (inferred)" if analysis.min_vram_inferred else "")) if analysis.min_vram_gb else (
         "a GPU" if analysis.requires_gpu else "no GPU")
+    if (analysis.gpu_count or 1) > 1:
+        needs += f" on each of {analysis.gpu_count} GPUs"
+    if analysis.min_total_vram_gb:
+        needs += f", {analysis.min_total_vram_gb:g} GB of GPU memory in all"
     sentences = [
         f"The {kind} workload needs {needs}, runs about {_minutes(analysis.expected_runtime_minutes)} minutes "
         f"({analysis.mode.value.replace('_', '-')}) and carries {analysis.total_asset_mb:,.0f} MB of assets.",
