@@ -17,6 +17,8 @@ from catalog.services import PARSERS, offer_catalog_import
 
 class OfferFilterSerializer(serializers.Serializer):
     gpu = serializers.CharField(required=False, max_length=64, help_text="GPU name, any spelling: 'A100-80GB'.")
+    gpu_count = serializers.IntegerField(required=False, min_value=1, max_value=1024,
+                                         help_text="Exactly this many GPUs per instance.")
     min_vram_gb = serializers.FloatField(required=False, min_value=0, help_text="At least this much VRAM per GPU.")
     max_hourly_usd = serializers.DecimalField(required=False, max_digits=12, decimal_places=6, min_value=0,
                                               help_text="At most this on-demand price per instance-hour.")

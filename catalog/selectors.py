@@ -15,6 +15,7 @@ from providers.models import Provider
 @dataclass(frozen=True)
 class OfferFilters:
     gpu: str | None = None
+    gpu_count: int | None = None
     min_vram_gb: float | None = None
     max_hourly_usd: Decimal | None = None
     region: str | None = None
@@ -44,6 +45,8 @@ def offer_list(*, filters: OfferFilters) -> QuerySet[Offer]:
         if spec is None:
             raise ValidationError({"gpu": f"Unknown GPU '{filters.gpu}'; GET /api/gpus/ lists the known ones."})
         queryset = queryset.filter(gpu_name=spec.name)
+    if filters.gpu_count is not None:
+        queryset = queryset.filter(gpu_count=filters.gpu_count)
     if filters.min_vram_gb is not None:
         queryset = queryset.filter(vram_per_gpu_gb__gte=filters.min_vram_gb)
     if filters.max_hourly_usd is not None:

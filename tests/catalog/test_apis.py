@@ -47,6 +47,13 @@ def test_offer_list_filters_combine(imported_catalogs, user_client):
     assert body["count"] == expected
 
 
+def test_offer_list_answers_the_cheapest_single_gpu_with_24_gb(imported_catalogs, user_client):
+    body = get(user_client, OFFERS, min_vram_gb=24, gpu_count=1, limit=1)
+    fitting = Offer.objects.filter(vram_per_gpu_gb__gte=24, gpu_count=1)
+    assert body["count"] == fitting.count()
+    assert Decimal(body["results"][0]["hourly_usd"]) == min(o.hourly_usd for o in fitting) == Decimal("0.29")
+
+
 def test_offer_list_min_vram_matches_a_brute_force_count(imported_catalogs, user_client):
     body = get(user_client, OFFERS, min_vram_gb=48, limit=1)
     assert body["count"] == sum(1 for v in Offer.objects.values_list("vram_per_gpu_gb", flat=True) if v >= 48)
