@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, Case, Count, ExpressionWrapper, F, Max, Min, Q, QuerySet, When, Window
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from catalog.gpus import gpu_canonical
@@ -113,22 +113,27 @@ def _need_q(need: OfferNeed) -> Q:
 
 
 def offers_for_advice(*, provider_ids: list[str], need: OfferNeed, per_provider: int) -> list[Offer]:
-    """For each provider, its `per_provider` cheapest offers that meet the need, in one query.
+    """For each provider, its `per_provider` cheapest offers that meet the need, filtered and ranked in the database.
 
-    The database decides fit and ranks each provider's offers (fitting ones first, cheapest first, more VRAM
-    breaking a price tie); only the top `per_provider` rows per provider come back. A provider none of whose
-    offers fits yields its largest-VRAM offer instead, so the advisor can still say why it is rejected. A provider
-    without offers yields nothing (the advisor falls back to its meta price).
+    One query ranks the fitting offers of every provider (cheapest first; more VRAM, then the older row, break a
+    price tie). A provider none of whose offers fits yields its largest-VRAM offer instead, from a second query
+    that runs only then, so the advisor can still say why it is rejected. Pass only providers that have offers.
     """
-    fits = ExpressionWrapper(_need_q(need), output_field=BooleanField())
-    ranked = (Offer.objects.filter(provider_id__in=provider_ids)
-              .annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count"))
-              .annotate(fits=fits, fit_price=Case(When(_need_q(need), then=F("hourly_usd"))))
-              .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"), order_by=(
-                  F("fits").desc(), F("fit_price").asc(nulls_last=True), F("vram_per_gpu_gb").desc(),
-                  F("hourly_usd").asc(), "instance_type", "region", "zone")))
-              .filter(rank__lte=per_provider).order_by("provider_id", "rank"))
-    return [offer for offer in ranked if offer.fits or offer.rank == 1]
+    fitting = list(Offer.objects.filter(provider_id__in=provider_ids)
+                   .annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count")).filter(_need_q(need))
+                   .annotate(rank=_rank(F("hourly_usd").asc(), F("vram_per_gpu_gb").desc(), "id"))
+                   .filter(rank__lte=per_provider).order_by("provider_id", "rank"))
+    missing = set(provider_ids) - {offer.provider_id for offer in fitting}
+    if not missing:
+        return fitting
+    return fitting + list(Offer.objects.filter(provider_id__in=missing)
+                          .annotate(rank=_rank(F("vram_per_gpu_gb").desc(), F("hourly_usd").asc(), "id"))
+                          .filter(rank=1).order_by("provider_id"))
+
+
+def _rank(*order_by) -> Window:
+    """Row number within each provider's offers; numeric keys only (text ties would sort by collation)."""
+    return Window(RowNumber(), partition_by=F("provider_id"), order_by=order_by)
 
 
 def catalog_provider_get(*, provider_id: str) -> Provider:

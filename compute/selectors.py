@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -30,7 +30,7 @@ _CANDIDATE_FIELDS = ("id", "name", "service", "base_url", "active", "priority", 
 
 
 def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
-    """Every remote provider's candidate offers in two queries, whatever the size of the registry and the catalogs.
+    """Every remote provider's candidate offers in at most three queries, whatever the registry and catalog size.
 
     An active provider with catalog offers yields its cheapest offers that meet `need` (VRAM floor per GPU, GPU
     count, total VRAM, allowed regions), filtered and ranked in the database (catalog.selectors.offers_for_advice),
@@ -39,11 +39,12 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
     report them as rejected (`INACTIVE`); their offers are not loaded.
     """
     providers = list(Provider.objects.filter(kind=ProviderKind.REMOTE).only(*_CANDIDATE_FIELDS)
+                     .annotate(has_offers=Exists(CatalogOffer.objects.filter(provider=OuterRef("pk"))))
                      .order_by("priority", "id"))
     catalog: dict[str, list[CatalogOffer]] = {}
-    active = [provider.id for provider in providers if provider.active]
-    if active:
-        for offer in offers_for_advice(provider_ids=active, need=need or OfferNeed(),
+    with_offers = [provider.id for provider in providers if provider.active and provider.has_offers]
+    if with_offers:
+        for offer in offers_for_advice(provider_ids=with_offers, need=need or OfferNeed(),
                                        per_provider=settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER):
             catalog.setdefault(offer.provider_id, []).append(offer)
     stale_before = timezone.now() - timedelta(hours=settings.COMFYVN_PRICE_STALE_HOURS)

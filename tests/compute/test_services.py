@@ -14,8 +14,8 @@ from tests.compute.conftest import providers_create
 @pytest.mark.parametrize("count", [10, 500])
 def test_advice_create_query_count_is_constant(count, django_assert_num_queries, user):
     providers_create(count)
-    # savepoint, the local GPU inventory, the registry, its catalog offers, the summary insert, release
-    with django_assert_num_queries(6):
+    # savepoint, the local GPU inventory, one read of the registry, the summary insert, release
+    with django_assert_num_queries(5):
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
 
 
