@@ -216,7 +216,8 @@ def bench_catalog(runs: int) -> None:
             advice_create(workload=workload, dry_run=True)
         print(f"  {'what':<44} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}")
         wall, _ = timed(lambda i: advice_create(workload=workload, dry_run=True), runs)
-        print_row("advice_create() in-process", wall, f"{len(queries)} queries per call")
+        statements = [q["sql"] for q in queries if not q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
+        print_row("advice_create() in-process", wall, f"{len(statements)} queries per call (+ BEGIN/COMMIT)")
         port = free_port()
         server = gunicorn_start(port)
         try:

@@ -54,6 +54,8 @@ class Offer(models.Model):
             # The advisor's question: the cheapest offers with at least N GB per GPU.
             models.Index(fields=("vram_per_gpu_gb", "hourly_usd"), name="catalog_offer_vram_price_idx"),
             models.Index(fields=("gpu_name", "hourly_usd"), name="catalog_offer_gpu_price_idx"),
+            # Each provider's cheapest offers first (the advisor's per-provider LIMIT subqueries).
+            models.Index(fields=("provider", "hourly_usd"), name="catalog_offer_prov_price_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,8 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 
 from catalog.gpus import gpu_canonical
 from catalog.models import Offer
@@ -113,27 +112,29 @@ def _need_q(need: OfferNeed) -> Q:
 
 
 def offers_for_advice(*, provider_ids: list[str], need: OfferNeed, per_provider: int) -> list[Offer]:
-    """For each provider, its `per_provider` cheapest offers that meet the need, filtered and ranked in the database.
+    """For each provider, its `per_provider` cheapest offers that meet the need, chosen in the database.
 
-    One query ranks the fitting offers of every provider (cheapest first; more VRAM, then the older row, break a
-    price tie). A provider none of whose offers fits yields its largest-VRAM offer instead, from a second query
+    One query: per provider, a LIMIT subquery walks the (provider, price) index until enough offers fit, so the cost
+    follows the number of providers with a catalog, not the number of offers. Ties on price go to more VRAM, then to
+    the older row. A provider none of whose offers fits yields its largest-VRAM offer instead, from a second query
     that runs only then, so the advisor can still say why it is rejected. Pass only providers that have offers.
     """
-    fitting = list(Offer.objects.filter(provider_id__in=provider_ids)
-                   .annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count")).filter(_need_q(need))
-                   .annotate(rank=_rank(F("hourly_usd").asc(), F("vram_per_gpu_gb").desc(), "id"))
-                   .filter(rank__lte=per_provider).order_by("provider_id", "rank"))
+    chosen = Q(pk__isnull=True)  # never true: the start of an OR
+    for provider_id in provider_ids:
+        chosen |= Q(pk__in=_offers_of(provider_id).filter(_need_q(need))
+                    .order_by("hourly_usd", "-vram_per_gpu_gb", "id").values("pk")[:per_provider])
+    fitting = list(Offer.objects.filter(chosen).order_by("provider_id", "hourly_usd", "-vram_per_gpu_gb", "id"))
     missing = set(provider_ids) - {offer.provider_id for offer in fitting}
     if not missing:
         return fitting
-    return fitting + list(Offer.objects.filter(provider_id__in=missing)
-                          .annotate(rank=_rank(F("vram_per_gpu_gb").desc(), F("hourly_usd").asc(), "id"))
-                          .filter(rank=1).order_by("provider_id"))
+    largest = Q(pk__isnull=True)
+    for provider_id in sorted(missing):
+        largest |= Q(pk__in=_offers_of(provider_id).order_by("-vram_per_gpu_gb", "hourly_usd", "id").values("pk")[:1])
+    return fitting + list(Offer.objects.filter(largest).order_by("provider_id"))
 
 
-def _rank(*order_by) -> Window:
-    """Row number within each provider's offers; numeric keys only (text ties would sort by collation)."""
-    return Window(RowNumber(), partition_by=F("provider_id"), order_by=order_by)
+def _offers_of(provider_id: str) -> QuerySet[Offer]:
+    return Offer.objects.filter(provider_id=provider_id).annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count"))
 
 
 def catalog_provider_get(*, provider_id: str) -> Provider:
