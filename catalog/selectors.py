@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Min, Q, QuerySet, Value
 
 from catalog.gpus import gpu_canonical
 from catalog.models import Offer
@@ -89,7 +89,7 @@ class OfferNeed:
 
 
 def _need_q(need: OfferNeed) -> Q:
-    """The need as a filter over offers annotated with total_vram_gb.
+    """The need as a filter over offers.
 
     Regions follow the advisor's rule: an offer's region equals or starts with an allowed entry (case-insensitive),
     `global` matches any entry, `marketplace` none, and an empty list allows nothing.
@@ -99,8 +99,9 @@ def _need_q(need: OfferNeed) -> Q:
         condition &= Q(vram_per_gpu_gb__gte=need.min_vram_per_gpu_gb)
     if need.gpu_count is not None:
         condition &= Q(gpu_count__gte=need.gpu_count)
-    if need.min_total_vram_gb is not None:
-        condition &= Q(total_vram_gb__gte=need.min_total_vram_gb)
+    if need.min_total_vram_gb is not None:  # VRAM x GPUs >= total, written so that it needs no annotation
+        condition &= Q(vram_per_gpu_gb__gte=ExpressionWrapper(Value(float(need.min_total_vram_gb)) / F("gpu_count"),
+                                                               output_field=FloatField()))
     if need.regions is not None:
         allowed = Q(pk__isnull=True)  # never true: no entry allows nothing
         for entry in need.regions:
@@ -119,22 +120,19 @@ def offers_for_advice(*, provider_ids: list[str], need: OfferNeed, per_provider:
     the older row. A provider none of whose offers fits yields its largest-VRAM offer instead, from a second query
     that runs only then, so the advisor can still say why it is rejected. Pass only providers that have offers.
     """
-    chosen = Q(pk__isnull=True)  # never true: the start of an OR
+    fits, chosen = _need_q(need), Q(pk__isnull=True)  # never true: the start of an OR
     for provider_id in provider_ids:
-        chosen |= Q(pk__in=_offers_of(provider_id).filter(_need_q(need))
-                    .order_by("hourly_usd", "-vram_per_gpu_gb", "id").values("pk")[:per_provider])
+        cheapest = Offer.objects.filter(fits, provider_id=provider_id).order_by("hourly_usd", "-vram_per_gpu_gb", "id")
+        chosen |= Q(pk__in=cheapest.values("pk")[:per_provider])
     fitting = list(Offer.objects.filter(chosen).order_by("provider_id", "hourly_usd", "-vram_per_gpu_gb", "id"))
     missing = set(provider_ids) - {offer.provider_id for offer in fitting}
     if not missing:
         return fitting
     largest = Q(pk__isnull=True)
     for provider_id in sorted(missing):
-        largest |= Q(pk__in=_offers_of(provider_id).order_by("-vram_per_gpu_gb", "hourly_usd", "id").values("pk")[:1])
+        biggest = Offer.objects.filter(provider_id=provider_id).order_by("-vram_per_gpu_gb", "hourly_usd", "id")
+        largest |= Q(pk__in=biggest.values("pk")[:1])
     return fitting + list(Offer.objects.filter(largest).order_by("provider_id"))
-
-
-def _offers_of(provider_id: str) -> QuerySet[Offer]:
-    return Offer.objects.filter(provider_id=provider_id).annotate(total_vram_gb=F("vram_per_gpu_gb") * F("gpu_count"))
 
 
 def catalog_provider_get(*, provider_id: str) -> Provider:
