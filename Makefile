@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py sync_provider_templates
+	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/python manage.py gpu_report_schedule
 
 # The web server plus a Celery worker with beat on the embedded filesystem broker: no database or broker server.

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from comfyvn_site.exceptions import ApplicationError
+from health.admin_actions import check_now
 from providers.models import LOCAL_PROVIDER_ID, Provider, ProviderTemplate
 from providers.secrets import secret_fields
 from providers.services import provider_create, provider_register, provider_remove
@@ -121,6 +122,7 @@ class ProviderAdmin(admin.ModelAdmin):
     list_filter = ("active", "kind", "service", "template")
     search_fields = ("id", "name", "service", "base_url")
     ordering = ("priority", "id")
+    actions = [check_now]
     readonly_fields = ("id", "kind", "service", "template", "secrets_set", "health", "last_health", "last_checked_at",
                        "consecutive_failures", "created_at", "updated_at")
 

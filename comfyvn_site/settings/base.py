@@ -143,6 +143,22 @@ COMFYVN_ADVISOR_OFFERS_PER_PROVIDER = env.int("COMFYVN_ADVISOR_OFFERS_PER_PROVID
 # hyperscaler catalogs every 7 h, marketplaces every 10-20 min: peers.md section 7).
 COMFYVN_PRICE_STALE_HOURS = env.float("COMFYVN_PRICE_STALE_HOURS", default=24.0)
 
+# --- Health checks (health/outbound.py) -------------------------------------------------------
+# Extra networks (exact CIDRs) health checks may reach besides public addresses; only operators widen this,
+# never provider data or an import. Link-local and cloud-metadata addresses stay refused regardless.
+HEALTH_ALLOWED_NETWORKS = env.list("HEALTH_ALLOWED_NETWORKS", default=[])
+HEALTH_CONNECT_TIMEOUT = env.float("HEALTH_CONNECT_TIMEOUT", default=3.0)
+HEALTH_READ_TIMEOUT = env.float("HEALTH_READ_TIMEOUT", default=5.0)
+# Total time for one check, all its requests included (a drip-fed response defeats the per-read timeout).
+HEALTH_DEADLINE = env.float("HEALTH_DEADLINE", default=10.0)
+HEALTH_MAX_RESPONSE_BYTES = env.int("HEALTH_MAX_RESPONSE_BYTES", default=1024 * 1024)
+# How many providers one sweep checks at once (threads inside the sweep task).
+HEALTH_SWEEP_CONCURRENCY = env.int("HEALTH_SWEEP_CONCURRENCY", default=32)
+# Default sweep interval written by `manage.py setup_periodic_tasks`; editable afterwards in the admin.
+HEALTH_SWEEP_INTERVAL_SECONDS = env.int("HEALTH_SWEEP_INTERVAL_SECONDS", default=300)
+# known_hosts file for key-authenticated SSH checks (strict host-key checking: unknown keys fail).
+HEALTH_SSH_KNOWN_HOSTS = env.str("HEALTH_SSH_KNOWN_HOSTS", default="")
+
 # --- Celery ------------------------------------------------------------------------------------
 # Without CELERY_BROKER_URL the broker is kombu's filesystem transport: a worker with beat runs with no server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
