@@ -1,20 +1,32 @@
 """Latency of the compute advisor: the pure `advise()` and the `advice_create` service end to end.
 
 Usage: DATABASE_URL=postgres://… .venv/bin/python bench/advise.py [--sizes 10 100 1000 10000] [--pure-only]
+       DATABASE_URL=postgres://… .venv/bin/python bench/advise.py --catalog [--runs 300]
 
 Prints wall-clock p50/p95/p99 and CPU-time p50/p95 in milliseconds per candidate count (on a shared machine
 the CPU time is the advisor's own cost; the wall clock adds waiting for a core). The pure advisor runs over
 synthetic candidates (varied prices, billing increments, VRAM, regions and health) for a mix of workloads; the
 service run creates that many providers inside a transaction that is rolled back, leaving the database as it was.
 Targets (issue 3): pure advisor p95 < 5 ms at 1,000 candidates and < 50 ms at 10,000.
+
+--catalog (issue 7) imports every shared SkyPilot catalog (about 2,600 GPU offers) into providers made from the
+curated templates, then asks "the cheapest single GPU with at least 24 GB" (cost_saver): in-process through
+advice_create (p50/p95/p99 and queries per call; target p95 < 20 ms), and over HTTP against gunicorn (2 sync
+workers, PostgreSQL) through POST /compute/advise and GET /api/offers/ (target p95 < 10 ms). The providers, their
+offers and the bench user are deleted afterwards.
 """
 import argparse
 import gc
+import http.client
+import json
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,14 +36,20 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import transaction  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
 
+from catalog.importers import catalog_text  # noqa: E402
+from catalog.services import offer_catalog_import  # noqa: E402
 from compute.advisor import advise  # noqa: E402
 from compute.selectors import candidate_from_meta  # noqa: E402
 from compute.services import advice_create  # noqa: E402
 from compute.types import Health  # noqa: E402
 from compute.workload import workload_parse  # noqa: E402
-from providers.models import Provider, ProviderKind  # noqa: E402
+from providers.models import Provider, ProviderKind, ProviderTemplate  # noqa: E402
 
 WORKLOADS = [workload_parse(raw) for raw in (
     {"requirements": {"type": "voice_synthesis", "estimated_minutes": 3}, "budget": {"mode": "cost_saver"}},
@@ -112,14 +130,125 @@ def bench_service(count: int) -> tuple[list[float], list[float]]:
     return samples
 
 
+CATALOG_FILES = {"lambda": "v8/lambda/vms.csv", "vast": "v8/vast/vms.csv", "paperspace": "v6/paperspace/vms.csv",
+                 "runpod": "v7/runpod/vms.csv", "azure": "v6/azure/vms.csv"}
+CHEAPEST_24GB = {"requirements": {"type": "cg_batch", "min_vram_gb": 24, "estimated_minutes": 60},
+                 "budget": {"mode": "cost_saver"}}
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def catalog_dir() -> Path:
+    return Path(os.environ.get("COMFYVN_CATALOG_DIR") or Path(settings.BASE_DIR).parent / "shared/catalogs/skypilot")
+
+
+def catalog_seed() -> list[Provider]:
+    """One provider per shared catalog file, made from its curated template (prefixed bench-), offers imported."""
+    providers = []
+    for template_id, relative in CATALOG_FILES.items():
+        template = ProviderTemplate.objects.get(id=template_id)
+        provider = Provider.objects.create(
+            id=f"bench-{template_id}", name=f"Bench {template.name}", kind=ProviderKind.REMOTE,
+            service=template.service, base_url=template.base_url, priority=template.priority, meta=template.meta,
+            template=template)
+        providers.append(provider)
+        offer_catalog_import(provider=provider, file=catalog_text((catalog_dir() / relative).read_bytes()),
+                             source_version="bench")
+    return providers
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_timed(port: int, token: str, method: str, path: str, body: dict | None, runs: int) -> list[float]:
+    """Wall-clock ms per request over one keep-alive connection, as a client library would hold it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    payload = json.dumps(body) if body is not None else None
+    samples = []
+    for i in range(runs + 10):
+        start = time.perf_counter()
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise SystemExit(f"{method} {path} -> {response.status}: {data[:300]!r}")
+        if i >= 10:  # the first requests warm both workers
+            samples.append((time.perf_counter() - start) * 1000)
+    conn.close()
+    return samples
+
+
+def gunicorn_start(port: int) -> subprocess.Popen:
+    server = subprocess.Popen([str(GUNICORN), "comfyvn_site.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                               "--log-level", "warning"], cwd=settings.BASE_DIR, env=dict(os.environ))
+    for _ in range(100):
+        try:
+            with closing(socket.create_connection(("127.0.0.1", port), timeout=0.2)):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def print_row(what: str, wall: list[float], extra: str = "") -> None:
+    p50, p95, p99 = percentiles(wall)
+    print(f"  {what:<44} {len(wall):>5}  {p50:>8.3f}  {p95:>8.3f}  {p99:>8.3f}  {extra}", flush=True)
+
+
+def bench_catalog(runs: int) -> None:
+    workload = workload_parse(CHEAPEST_24GB)
+    providers, user = catalog_seed(), get_user_model().objects.create_user("bench-catalog")
+    try:
+        token = Token.objects.create(user=user).key
+        from catalog.models import Offer
+        others = Provider.objects.filter(kind=ProviderKind.REMOTE).exclude(pk__in=[p.pk for p in providers]).count()
+        print(f"catalog run: {Offer.objects.filter(provider__in=providers).count()} offers from "
+              f"{len(providers)} imported catalogs, {others} other remote providers in the registry")
+        advice = advice_create(workload=workload, dry_run=True).advice
+        offer = advice.remote_candidate.candidate.offer
+        print(f"  answer: {advice.remote_candidate.candidate.provider.id} {offer.instance_type} {offer.gpu} "
+              f"{offer.vram_gb:g} GB in {offer.region}/{offer.zone} at ${offer.hourly_usd}/h")
+        with CaptureQueriesContext(connection) as queries:
+            advice_create(workload=workload, dry_run=True)
+        print(f"  {'what':<44} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}")
+        wall, _ = timed(lambda i: advice_create(workload=workload, dry_run=True), runs)
+        statements = [q["sql"] for q in queries if not q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
+        print_row("advice_create() in-process", wall, f"{len(statements)} queries per call (+ BEGIN/COMMIT)")
+        port = free_port()
+        server = gunicorn_start(port)
+        try:
+            body = {"workload": CHEAPEST_24GB, "dry_run": True}
+            print_row("HTTP POST /compute/advise (gunicorn, 2 workers)",
+                      http_timed(port, token, "POST", "/compute/advise", body, runs))
+            print_row("HTTP GET /api/offers/?min_vram_gb=24&gpu_count=1",
+                      http_timed(port, token, "GET", "/api/offers/?min_vram_gb=24&gpu_count=1&limit=1", None, runs))
+        finally:
+            server.terminate()
+            server.wait(10)
+    finally:
+        for provider in providers:
+            provider.delete()
+        user.delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1_000, 10_000])
     parser.add_argument("--pure-only", action="store_true", help="Skip the database-backed service run.")
+    parser.add_argument("--catalog", action="store_true",
+                        help="Only the run over the imported shared catalogs, in-process and over HTTP (gunicorn).")
+    parser.add_argument("--runs", type=int, default=300, help="Calls per figure in the catalog run.")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after setup, as a server does after boot, so full collections skip "
                              "long-lived objects (the figures then show the advisor without that GC tail).")
     args = parser.parse_args()
+    if args.catalog:
+        bench_catalog(args.runs)
+        return
     existing = Provider.objects.filter(kind=ProviderKind.REMOTE).count()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; {existing} remote providers "

@@ -60,3 +60,10 @@ class ImportInvalid(ApplicationError):
     """An import file with invalid entries; `extra.errors` lists each by index and id."""
 
     code = "import_invalid"
+
+
+class InvalidCatalog(ApplicationError):
+    """A price catalog file that cannot be imported; `extra["line"]` names the offending line."""
+
+    status = 400
+    code = "invalid_catalog"

@@ -75,7 +75,8 @@ def workload_analyse(workload: WorkloadSpec) -> WorkloadAnalysis:
     if workload.translation_requires_gpu:
         # Applied after the explicit value on purpose: upstream let an explicit 8 undo this raise (§3.2 step 6).
         floor = max(floor or 0.0, TRANSLATION_GPU_FLOOR_GB)
-    requires_gpu = workload.requires_gpu or bool(floor) or workload.translation_requires_gpu
+    requires_gpu = (workload.requires_gpu or bool(floor) or workload.translation_requires_gpu
+                    or bool(workload.gpu_count) or bool(workload.min_total_vram_gb))
     return WorkloadAnalysis(
         workload_type=workload.workload_type,
         total_asset_mb=total_mb,
@@ -94,6 +95,8 @@ def workload_analyse(workload: WorkloadSpec) -> WorkloadAnalysis:
         cost_sensitivity=workload.budget_mode,
         budget_limit_usd=workload.budget_limit_usd,
         residency_regions=workload.residency_regions,
+        gpu_count=workload.gpu_count,
+        min_total_vram_gb=workload.min_total_vram_gb,
     )
 
 
@@ -163,7 +166,8 @@ def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: 
     rejected.sort(key=_CANONICAL_ORDER)
     ranked = _rank(eligible, analysis, MAX_ALTERNATIVES + 1)
     best_remote = ranked[0] if ranked else None
-    local = _local_gpu_pick(local_gpus, analysis.min_vram_gb)
+    local = None if (analysis.gpu_count or 1) > 1 else _local_gpu_pick(
+        local_gpus, max(analysis.min_vram_gb or 0.0, analysis.min_total_vram_gb or 0.0) or None)
     warnings: list[AdviceWarning] = []
     alternatives = tuple(ranked[1:])
 
@@ -212,10 +216,13 @@ def _estimate(candidate: Candidate, billed: Decimal, cost: Decimal) -> CostEstim
 class _Eligibility:
     """The workload's requirements, unpacked once per call, checked against each candidate in turn."""
 
-    __slots__ = ("floor", "persistent", "large_assets", "long_running", "allowed", "limit", "_regions")
+    __slots__ = ("floor", "gpus", "total", "persistent", "large_assets", "long_running", "allowed", "limit",
+                 "_regions")
 
     def __init__(self, analysis: WorkloadAnalysis) -> None:
         self.floor = analysis.min_vram_gb or None
+        self.gpus = analysis.gpu_count if (analysis.gpu_count or 0) > 1 else None
+        self.total = analysis.min_total_vram_gb or None
         self.persistent = analysis.requires_persistent_storage
         self.large_assets = analysis.total_asset_mb > LARGE_ASSETS_MB
         self.long_running = analysis.mode == RunMode.LONG_RUNNING
@@ -239,6 +246,11 @@ class _Eligibility:
                 codes += (RejectionCode.VRAM_UNKNOWN,)
             elif offer.vram_gb < self.floor:
                 codes += (RejectionCode.VRAM_TOO_SMALL,)
+        # The floor above is per GPU; a workload may also ask for several GPUs or for VRAM summed over them.
+        if self.gpus and offer.gpu_count < self.gpus:
+            codes += (RejectionCode.TOO_FEW_GPUS,)
+        if self.total and (offer.vram_gb or 0) * offer.gpu_count < self.total:
+            codes += (RejectionCode.TOTAL_VRAM_TOO_SMALL,)
         if self.persistent and not provider.supports_persistent_storage:
             codes += (RejectionCode.NO_PERSISTENT_STORAGE,)
         if self.large_assets and not provider.supports_large_assets:
@@ -276,6 +288,9 @@ _REJECTION_TEMPLATES = {
     RejectionCode.PRICE_UNKNOWN: "{{name}} has no hourly price, so its cost cannot be estimated.",
     RejectionCode.VRAM_UNKNOWN: "{{name}} does not state its VRAM; the workload needs {floor} GB.",
     RejectionCode.VRAM_TOO_SMALL: "{{name}} offers at most {{vram:g}} GB VRAM; the workload needs {floor} GB.",
+    RejectionCode.TOO_FEW_GPUS: "{{name}} offers {{gpus}} GPU(s) here; the workload needs {gpus}.",
+    RejectionCode.TOTAL_VRAM_TOO_SMALL: "{{name}} offers {{total_vram:g}} GB VRAM in all here; the workload needs "
+                                        "{total} GB.",
     RejectionCode.NO_PERSISTENT_STORAGE: "{{name}} has no persistent storage; the workload keeps outputs or caches.",
     RejectionCode.ASSETS_TOO_LARGE: "{{name}} does not take large assets; the workload carries {assets} MB.",
     RejectionCode.NO_LONG_RUNNING: "{{name}} does not support long-running jobs ({runtime} minutes).",
@@ -287,6 +302,8 @@ _REJECTION_TEMPLATES = {
 def _rejection_templates(analysis: WorkloadAnalysis) -> dict[RejectionCode, str]:
     context = {
         "floor": f"{analysis.min_vram_gb or 0:g}",
+        "gpus": analysis.gpu_count or 1,
+        "total": f"{analysis.min_total_vram_gb or 0:g}",
         "assets": f"{analysis.total_asset_mb:,.0f}",
         "runtime": _minutes(analysis.expected_runtime_minutes),
         "allowed": ", ".join(analysis.residency_regions or ()) or "(none)",
@@ -387,6 +404,12 @@ def _remote_warnings(chosen: ScoredCandidate, analysis: WorkloadAnalysis) -> lis
             f"({', '.join(chosen.candidate.regions) or 'region not stated'}).")))
     if provider.egress_notice:
         warnings.append(AdviceWarning(WarningCode.EGRESS_NOTICE, provider.egress_notice))
+    offer = chosen.candidate.offer
+    if offer.price_stale:
+        fetched = offer.price_fetched_at.isoformat(timespec="minutes") if offer.price_fetched_at else "an unknown time"
+        warnings.append(AdviceWarning(WarningCode.PRICE_STALE, (
+            f"{provider.name}'s price for {offer.instance_type} ({_usd(offer.hourly_usd)}/h) was fetched at "
+            f"{fetched}; it may have changed.")))
     if provider.health == Health.UNVERIFIED:
         warnings.append(AdviceWarning(WarningCode.CREDENTIALS_UNVERIFIED, (
             f"{provider.name} has never passed a health check; its credentials are unverified.")))
@@ -405,6 +428,10 @@ def _reason(advice: Advice, *, has_local_gpus: bool, candidates_count: int) -> s
     needs = (f"at least {analysis.min_vram_gb:g} GB of GPU memory"
              + (" (inferred)" if analysis.min_vram_inferred else "")) if analysis.min_vram_gb else (
         "a GPU" if analysis.requires_gpu else "no GPU")
+    if (analysis.gpu_count or 1) > 1:
+        needs += f" on each of {analysis.gpu_count} GPUs"
+    if analysis.min_total_vram_gb:
+        needs += f", {analysis.min_total_vram_gb:g} GB of GPU memory in all"
     sentences = [
         f"The {kind} workload needs {needs}, runs about {_minutes(analysis.expected_runtime_minutes)} minutes "
         f"({analysis.mode.value.replace('_', '-')}) and carries {analysis.total_asset_mb:,.0f} MB of assets.",

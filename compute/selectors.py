@@ -4,14 +4,18 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from catalog.models import Offer as CatalogOffer
+from catalog.selectors import OfferNeed, offers_for_advice
 from compute.models import JobSummary
 from compute.types import Candidate, Health, Offer, ProviderProfile
 from providers.models import Provider, ProviderKind
@@ -25,17 +29,49 @@ _CANDIDATE_FIELDS = ("id", "name", "service", "base_url", "active", "priority", 
                      "last_checked_at", "updated_at")
 
 
-def advice_candidates_list() -> list[Candidate]:
-    """Every remote provider's offers in one query, whatever the registry size.
+def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
+    """Every remote provider's candidate offers in at most three queries, whatever the registry and catalog size.
 
-    Inactive providers are included so the advisor can report them as rejected (`INACTIVE`).
-    Until catalog offers exist each provider yields exactly one offer, read from its `meta`.
+    An active provider with catalog offers yields its cheapest offers that meet `need` (VRAM floor per GPU, GPU
+    count, total VRAM, allowed regions), filtered and ranked in the database (catalog.selectors.offers_for_advice),
+    at most COMFYVN_ADVISOR_OFFERS_PER_PROVIDER of them. Any other provider yields the one offer its `meta`
+    describes: the fallback for providers without a catalog. Inactive providers are included so the advisor can
+    report them as rejected (`INACTIVE`); their offers are not loaded.
     """
-    providers = Provider.objects.filter(kind=ProviderKind.REMOTE).only(*_CANDIDATE_FIELDS).order_by("priority", "id")
-    return [candidate_from_meta(
-        provider_id=provider.id, name=provider.name, service=provider.service, base_url=provider.base_url,
-        priority=provider.priority, active=provider.active, health=Health(provider.health_state),
-        meta=provider.meta, price_fetched_at=provider.updated_at) for provider in providers]
+    providers = list(Provider.objects.filter(kind=ProviderKind.REMOTE).only(*_CANDIDATE_FIELDS)
+                     .annotate(has_offers=Exists(CatalogOffer.objects.filter(provider=OuterRef("pk"))))
+                     .order_by("priority", "id"))
+    catalog: dict[str, list[CatalogOffer]] = {}
+    with_offers = [provider.id for provider in providers if provider.active and provider.has_offers]
+    if with_offers:
+        for offer in offers_for_advice(provider_ids=with_offers, need=need or OfferNeed(),
+                                       per_provider=settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER):
+            catalog.setdefault(offer.provider_id, []).append(offer)
+    stale_before = timezone.now() - timedelta(hours=settings.COMFYVN_PRICE_STALE_HOURS)
+    candidates = []
+    for provider in providers:
+        from_meta = candidate_from_meta(
+            provider_id=provider.id, name=provider.name, service=provider.service, base_url=provider.base_url,
+            priority=provider.priority, active=provider.active, health=Health(provider.health_state),
+            meta=provider.meta, price_fetched_at=provider.updated_at)
+        offers = catalog.get(provider.id)
+        if not offers:
+            candidates.append(from_meta)
+            continue
+        increment = from_meta.offer.billing_increment_minutes  # catalogs carry no billing rules; the registry does
+        candidates += [Candidate(provider=from_meta.provider, offer=_offer_from_catalog(offer, increment, stale_before))
+                       for offer in offers]
+    return candidates
+
+
+def _offer_from_catalog(offer: CatalogOffer, increment: Decimal, stale_before: datetime) -> Offer:
+    zone = f"/{offer.zone}" if offer.zone else ""
+    return Offer(
+        offer_id=f"{offer.provider_id}/{offer.instance_type}/{offer.region}{zone}", instance_type=offer.instance_type,
+        gpu=offer.gpu_name, gpu_count=offer.gpu_count, vram_gb=offer.vram_per_gpu_gb, region=offer.region,
+        hourly_usd=offer.hourly_usd, billing_increment_minutes=increment, price_fetched_at=offer.fetched_at,
+        source=offer.source, zone=offer.zone or None, source_version=offer.source_version,
+        price_stale=offer.fetched_at < stale_before)
 
 
 def candidate_from_meta(*, provider_id: str, name: str, service: str, base_url: str, priority: int, active: bool,

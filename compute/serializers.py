@@ -54,14 +54,20 @@ class ScoreBreakdownSerializer(serializers.Serializer):
 
 
 class OfferSerializer(serializers.Serializer):
+    """The offer a candidate stands for: a catalog row (source e.g. 'skypilot') or the provider's meta."""
+
     offer_id = serializers.CharField()
     instance_type = serializers.CharField()
     gpu = serializers.CharField()
     gpu_count = serializers.IntegerField()
     vram_gb = _number()
     region = serializers.CharField(allow_null=True)
+    zone = serializers.CharField(allow_null=True)
+    hourly_usd = _number(places=6)
     source = serializers.CharField()
+    source_version = serializers.CharField()
     price_fetched_at = serializers.DateTimeField(allow_null=True)
+    price_stale = serializers.BooleanField()
 
 
 class CandidateSerializer(serializers.Serializer):
@@ -123,6 +129,8 @@ class AnalysisSerializer(serializers.Serializer):
     cost_sensitivity = serializers.CharField()
     budget_limit_usd = _number(places=2)
     residency_regions = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    gpu_count = serializers.IntegerField(allow_null=True)
+    min_total_vram_gb = _number(places=2)
 
 
 class WarningSerializer(serializers.Serializer):

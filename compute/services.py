@@ -10,11 +10,12 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from catalog.selectors import OfferNeed
 from comfyvn_site.exceptions import Conflict
-from compute.advisor import advise
+from compute.advisor import advise, workload_analyse
 from compute.models import JobSummary
 from compute.selectors import advice_candidates_list
-from compute.types import Advice, Choice, LocalGpu, WorkloadSpec
+from compute.types import Advice, Choice, LocalGpu, WorkloadAnalysis, WorkloadSpec
 from gpu import selectors as gpu_selectors
 from gpu.types import GpuDevice
 
@@ -48,8 +49,8 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     """
     user = user if user is not None and user.is_authenticated else None
     local_gpus = [local_gpu_from_device(device) for device in gpu_selectors.gpu_devices_for_advice()]
-    advice = advise(workload, advice_candidates_list(), local_gpus, prefer_remote=prefer_remote,
-                    hardware_override=hardware_override)
+    candidates = advice_candidates_list(need=offer_need(workload_analyse(workload)))
+    advice = advise(workload, candidates, local_gpus, prefer_remote=prefer_remote, hardware_override=hardware_override)
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
     # Field validation only: every value is built here from the request user and the advisor's output, and the
     # database enforces the constraints, so per-constraint and FK lookups would add 5 queries to each advice.
@@ -67,6 +68,12 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
         return AdviceResult(advice=advice, summary=summary)
     summary.save()
     return AdviceResult(advice=advice, summary=summary)
+
+
+def offer_need(analysis: WorkloadAnalysis) -> OfferNeed:
+    """What the catalog query must filter on, so only offers that can run the workload are loaded."""
+    return OfferNeed(min_vram_per_gpu_gb=analysis.min_vram_gb or None, gpu_count=analysis.gpu_count,
+                     min_total_vram_gb=analysis.min_total_vram_gb, regions=analysis.residency_regions)
 
 
 def _fingerprint(workload: dict, prefer_remote: bool, hardware_override: bool, source: str) -> str:

@@ -46,6 +46,8 @@ class RejectionCode(StrEnum):
     PRICE_UNKNOWN = "PRICE_UNKNOWN"
     VRAM_UNKNOWN = "VRAM_UNKNOWN"
     VRAM_TOO_SMALL = "VRAM_TOO_SMALL"
+    TOO_FEW_GPUS = "TOO_FEW_GPUS"
+    TOTAL_VRAM_TOO_SMALL = "TOTAL_VRAM_TOO_SMALL"
     NO_PERSISTENT_STORAGE = "NO_PERSISTENT_STORAGE"
     ASSETS_TOO_LARGE = "ASSETS_TOO_LARGE"
     NO_LONG_RUNNING = "NO_LONG_RUNNING"
@@ -61,6 +63,7 @@ class WarningCode(StrEnum):
     GPU_UNAVAILABLE = "gpu_unavailable"
     OVER_BUDGET = "over_budget"
     NO_ELIGIBLE_REMOTE = "no_eligible_remote"
+    PRICE_STALE = "price_stale"
 
 
 # --- Input ------------------------------------------------------------------------------------------------------
@@ -100,6 +103,8 @@ class WorkloadSpec:
     translation_requires_gpu: bool = False
     cache_requires_persistent: bool = False
     residency_regions: tuple[str, ...] | None = None
+    gpu_count: int | None = None
+    min_total_vram_gb: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +133,11 @@ class ProviderProfile:
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """One priced way to run on a provider: today derived from `meta`, later one catalog row each.
+    """One priced way to run on a provider: a catalog offer (catalog.Offer), or the one its `meta` describes.
 
     `vram_gb` is the largest per-GPU VRAM the offer gives (None: unknown); `region` narrows the provider's
-    regions when the offer is region-specific; `hourly_usd` None means no price is known.
+    regions when the offer is region-specific; `hourly_usd` None means no price is known. `price_stale` is set by
+    the selector when the price is older than COMFYVN_PRICE_STALE_HOURS (the advisor itself reads no clock).
     """
 
     offer_id: str
@@ -144,6 +150,9 @@ class Offer:
     billing_increment_minutes: Decimal
     price_fetched_at: datetime | None
     source: str
+    zone: str | None = None
+    source_version: str = ""
+    price_stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +206,8 @@ class WorkloadAnalysis:
     cost_sensitivity: BudgetMode
     budget_limit_usd: Decimal | None
     residency_regions: tuple[str, ...] | None
+    gpu_count: int | None = None
+    min_total_vram_gb: float | None = None
 
 
 # CostEstimate and Rejection are built once per candidate on the advisor's hot path, so they are NamedTuples:
@@ -256,7 +267,9 @@ class Rejection(NamedTuple):
     @property
     def message(self) -> str:
         candidate = self.candidate
-        return self.template.format(name=candidate.provider.name, vram=candidate.offer.vram_gb or 0,
+        offer = candidate.offer
+        return self.template.format(name=candidate.provider.name, vram=offer.vram_gb or 0, gpus=offer.gpu_count,
+                                    total_vram=(offer.vram_gb or 0) * offer.gpu_count,
                                     regions=", ".join(candidate.regions) or "no stated region",
                                     cost=self.cost.display if self.cost else "")
 

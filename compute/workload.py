@@ -18,6 +18,7 @@ from compute.types import Asset, BudgetMode, Workflow, WorkloadSpec
 MAX_MINUTES = 525_600  # one year
 MAX_SIZE_MB = 1_000_000_000  # one petabyte
 MAX_VRAM_GB = 100_000
+MAX_GPU_COUNT = 1024
 MAX_BUDGET_USD = 1_000_000_000
 MAX_ITEMS = 10_000
 MAX_TEXT = 200
@@ -162,6 +163,12 @@ def _workload_read(reader: _Reader, data: Any, path: str) -> WorkloadSpec:
         reader.text(workload.get("type"), p("type"), 64))
     vram_key = "min_vram_gb" if _get(requirements, "min_vram_gb") is not None else "min_vram"
     min_vram = reader.number(_get(requirements, vram_key), p(f"requirements.{vram_key}"), MAX_VRAM_GB)
+    gpu_count = reader.number(_get(requirements, "gpu_count"), p("requirements.gpu_count"), MAX_GPU_COUNT)
+    if gpu_count is not None and (gpu_count < 1 or gpu_count != gpu_count.to_integral_value()):
+        reader.fail(p("requirements.gpu_count"), "Must be a whole number of at least 1.")
+        gpu_count = None
+    min_total_vram = reader.number(_get(requirements, "min_total_vram_gb"), p("requirements.min_total_vram_gb"),
+                                   MAX_VRAM_GB)
     minutes = _first(
         reader.number(_get(requirements, "estimated_minutes"), p("requirements.estimated_minutes"), MAX_MINUTES),
         reader.number(workload.get("estimated_minutes"), p("estimated_minutes"), MAX_MINUTES),
@@ -209,6 +216,8 @@ def _workload_read(reader: _Reader, data: Any, path: str) -> WorkloadSpec:
         cache_requires_persistent=bool(reader.boolean(_get(cache, "requires_persistent"),
                                                       p("cache.requires_persistent"))),
         residency_regions=regions,
+        gpu_count=int(gpu_count) if gpu_count is not None else None,
+        min_total_vram_gb=float(min_total_vram) if min_total_vram else None,
     )
 
 

@@ -4,7 +4,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from providers.validation import base_url_validate, meta_validate
+from providers.validation import base_url_policy_validate, base_url_validate, meta_validate
 
 LOCAL_PROVIDER_ID = "local"
 # Path segments of the registry API; a provider with one of these ids could not be addressed by URL.
@@ -106,6 +106,11 @@ class Provider(models.Model):
         for check in checks:
             try:
                 check()
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        if self.base_url and "base_url" not in errors:
+            try:
+                base_url_policy_validate(self.base_url, service=self.service, meta=self.meta)
             except ValidationError as exc:
                 errors.update(exc.message_dict)
         if self.id in RESERVED_PROVIDER_IDS:

@@ -144,6 +144,20 @@ def base_url_validate(url: str, *, service: str) -> None:
         raise ValidationError({"base_url": "must not contain a fragment"})
 
 
+def base_url_policy_validate(url: str, *, service: str, meta) -> None:
+    """Refuse, at save and import time, an address the health checker may never call (reliability.md L11, S01,
+    S15): metadata and link-local always, loopback and private ranges outside the local/LAN/SSH services.
+    The checker re-applies the same policy after DNS resolution, so this is the early, DNS-free half."""
+    from health.outbound import Blocked, base_url_check  # the outbound policy lives with the code that connects
+
+    overrides = meta.get("health") if isinstance(meta, dict) else None
+    ports = overrides.get("allowed_ports") or [] if isinstance(overrides, dict) else []
+    try:
+        base_url_check(url=url, service=service, extra_ports=ports)
+    except (Blocked, ValueError, TypeError) as exc:
+        raise ValidationError({"base_url": f"refused by the outbound policy: {exc}"}) from None
+
+
 def deep_merge(base: dict, override: dict) -> dict:
     """`override` on top of `base`, merging nested objects; neither input is modified."""
     merged = deepcopy(base)

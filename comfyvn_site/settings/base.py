@@ -139,6 +139,14 @@ COMFYVN_TRUSTED_PROXIES = env.int("COMFYVN_TRUSTED_PROXIES", default=0)
 COMFYVN_ALLOW_SECRET_EXPORT = env.str("COMFYVN_ALLOW_SECRET_EXPORT", default="").strip().lower() in {"1", "true"}
 # Fernet keys for provider credentials at rest; the first encrypts, all decrypt (rotation).
 COMFYVN_SECRETS_KEYS = env.list("COMFYVN_SECRETS_KEY", default=[])
+# Largest catalog file accepted by upload (AWS's SkyPilot vms.csv, the biggest public one, is about 3.6 MB); the
+# whole request body stays under COMFYVN_MAX_BODY_BYTES as well.
+COMFYVN_CATALOG_MAX_UPLOAD_BYTES = env.int("COMFYVN_CATALOG_MAX_UPLOAD_BYTES", default=4 * 1024 * 1024)
+# The advisor considers each provider's N cheapest catalog offers that fit a workload (the runner-ups come from them).
+COMFYVN_ADVISOR_OFFERS_PER_PROVIDER = env.int("COMFYVN_ADVISOR_OFFERS_PER_PROVIDER", default=3)
+# A catalog price fetched longer ago than this carries a `price_stale` warning when chosen (SkyPilot refreshes
+# hyperscaler catalogs every 7 h, marketplaces every 10-20 min: peers.md section 7).
+COMFYVN_PRICE_STALE_HOURS = env.float("COMFYVN_PRICE_STALE_HOURS", default=24.0)
 
 # --- Health checks (health/outbound.py) -------------------------------------------------------
 # Extra networks (exact CIDRs) health checks may reach besides public addresses; only operators widen this,

@@ -58,8 +58,8 @@ def worker(redis_url):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "comfyvn_site.settings.test", "DATABASE_URL": _database_url(),
            "CELERY_BROKER_URL": redis_url, "SECRET_KEY": settings.SECRET_KEY,
            "COMFYVN_SECRETS_KEY": ",".join(settings.COMFYVN_SECRETS_KEYS),
-           "HEALTH_ALLOWED_NETWORKS": "127.0.0.1/32", "HEALTH_CONNECT_TIMEOUT": "1", "HEALTH_READ_TIMEOUT": "1",
-           "HEALTH_DEADLINE": "2", "HEALTH_SWEEP_CONCURRENCY": "8"}
+           "HEALTH_ALLOWED_NETWORKS": "127.0.0.1/32", "HEALTH_CONNECT_TIMEOUT": "5", "HEALTH_READ_TIMEOUT": "5",
+           "HEALTH_DEADLINE": "10", "HEALTH_SWEEP_CONCURRENCY": "8"}  # generous: a loaded CI box must not flake
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "comfyvn_site", "worker", "-Q", queue, "--pool=prefork",
