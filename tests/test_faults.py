@@ -27,7 +27,11 @@ from providers.models import LOCAL_PROVIDER_ID, Provider
 from tests.health.fakes import FakeServer
 from tests.servers import PrivatePostgres, PrivateRedis
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # send_task publishes even under the test settings' eager mode; that is why the tests below use it.
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
+]
 # A fault must cost a caller seconds, not a hung worker (reliability.md finding 6: the defaults blocked > 45 s).
 FAST_FAILURE_S = 6
 
@@ -155,6 +159,8 @@ def _test_database_url() -> str:
     from django.db import connection
 
     db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
