@@ -168,3 +168,14 @@ def test_the_enumerator_finds_the_write_routes():
     """Guards the parametrisation above against silently covering nothing."""
     expected = {("/api/providers/import", "POST"), ("/api/providers/create", "POST"), ("/compute/advise", "POST")}
     assert expected <= set(ROUTES)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("wrapped", [True, False], ids=["workload-wrapper", "bare-workload"])
+def test_advise_with_ten_thousand_assets_is_refused_or_counted(api, wrapped):
+    workload = {"requirements": {"type": "cg_batch", "estimated_minutes": 30},
+                "assets": [{"name": f"asset-{i}.bin", "size_mb": 1} for i in range(10_000)]}
+    body = json.dumps({"workload": workload} if wrapped else workload).encode()
+    response = _send(api, "POST", "/compute/advise", body)
+    if response.status_code == 200:
+        assert response.json()["analysis"]["total_asset_mb"] == 10_000
