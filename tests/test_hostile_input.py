@@ -1,7 +1,8 @@
 """Hostile input on every write route the URL resolver knows: a 4xx or a correct answer, never a 500, nothing written.
 
 Routes come from DRF's endpoint enumerator (it walks the resolver), so a route that lands later is covered here
-without touching this file; string and array fields come from each operation's request schema where it has one.
+without touching this file. Bodies start from each operation's documented example, else its request schema; the
+injection strings then go into every string field of that body, one field at a time, at any depth.
 """
 import functools
 import json
@@ -47,14 +48,65 @@ def _schema() -> dict:
             "components": document.get("components", {})}
 
 
+def _resolve(spec: dict) -> dict:
+    while "$ref" in spec:
+        spec = _schema()["components"]["schemas"][spec["$ref"].rsplit("/", 1)[-1]]
+    return spec
+
+
+def _request_schema(path: str, method: str) -> dict:
+    """The JSON request body schema documented for this operation ({} if none)."""
+    operation = _schema()["paths"].get(_shape(path), {}).get(method.lower(), {})
+    return _resolve(operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}))
+
+
 def _request_properties(path: str, method: str) -> dict:
-    """Top-level properties of the JSON request body the schema documents for this operation ({} if none)."""
-    document = _schema()
-    operation = document["paths"].get(_shape(path), {}).get(method.lower(), {})
-    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-    if "$ref" in body:
-        body = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
-    return body.get("properties", {})
+    return _request_schema(path, method).get("properties", {})
+
+
+def _body_from_schema(spec: dict, depth: int = 0):
+    """A body shaped like the schema: enums keep a valid value, strings are "x", numbers plain."""
+    spec = _resolve(spec)
+    if spec.get("enum"):
+        return next((value for value in spec["enum"] if value is not None), "x")
+    kind = spec.get("type")
+    if depth < 6 and (kind == "object" or "properties" in spec):
+        return {name: _body_from_schema(item, depth + 1) for name, item in spec.get("properties", {}).items()}
+    if depth < 6 and kind == "array":
+        return [_body_from_schema(spec.get("items", {}), depth + 1)]
+    return {"integer": 1, "number": 1.5, "boolean": False}.get(kind, "x")
+
+
+def _base_body(path: str, method: str) -> dict:
+    """The operation's first documented example, else a body built from its schema, else a guess."""
+    operation = _schema()["paths"].get(_shape(path), {}).get(method.lower(), {})
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    examples = [example.get("value") for example in content.get("examples", {}).values()]
+    if examples and isinstance(examples[0], dict):
+        return examples[0]
+    body = _body_from_schema(content.get("schema", {}))
+    return body if isinstance(body, dict) and body else {"id": "x", "name": "x"}
+
+
+def _string_leaves(value, trail: tuple = ()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_leaves(item, (*trail, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_leaves(item, (*trail, index))
+    elif isinstance(value, str):
+        yield trail
+
+
+def _with(value, trail: tuple, text: str):
+    """A copy of `value` with the string at `trail` replaced by `text`."""
+    copy = json.loads(json.dumps(value))
+    target = copy
+    for step in trail[:-1]:
+        target = target[step]
+    target[trail[-1]] = text
+    return copy
 
 
 def _url(path: str, value: str = "local") -> str:
@@ -148,11 +200,12 @@ def test_unicode_id_in_the_path_is_a_4xx_or_an_answer(api, path, method):
 @pytest.mark.parametrize(("path", "method"), ROUTES)
 @pytest.mark.parametrize("injection", INJECTIONS + (UNICODE_ID,))
 def test_injection_in_every_string_field_is_inert(api, path, method, injection):
-    properties = _request_properties(path, method)
-    strings = [name for name, spec in properties.items() if spec.get("type") == "string"] or ["id", "name"]
-    response = _send(api, method, _url(path), json.dumps(dict.fromkeys(strings, injection)).encode())
-    assert settings.SECRET_KEY.encode() not in response.content
-    assert b"ZQ" not in response.content, "a template was rendered from request data"
+    """One request per string field, at any depth, so that each field's injection reaches as far as it can."""
+    base = _base_body(path, method)
+    for trail in list(_string_leaves(base)):
+        response = _send(api, method, _url(path), json.dumps(_with(base, trail, injection)).encode())
+        assert settings.SECRET_KEY.encode() not in response.content, trail
+        assert b"ZQ" not in response.content, f"a template was rendered from request data at {trail}"
 
 
 @pytest.mark.django_db
