@@ -33,7 +33,7 @@ class OfferPagination(LimitOffsetPagination):
 class OfferListApi(APIView):
     """Priced offers of the active providers, cheapest first, paginated (limit/offset)."""
 
-    @extend_schema_serializer(component_name="Offer")
+    @extend_schema_serializer(component_name="CatalogOffer")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         provider = serializers.CharField(source="provider_id")
@@ -78,7 +78,7 @@ class GpuListApi(APIView):
         max_hourly_usd = serializers.DecimalField(max_digits=12, decimal_places=6)
         min_hourly_usd_per_gpu = serializers.DecimalField(max_digits=12, decimal_places=6)
 
-    @extend_schema(parameters=[OfferFilterSerializer], responses=inline_serializer("GpuList", {
+    @extend_schema(parameters=[OfferFilterSerializer], responses=inline_serializer("GpuCatalogPage", {
         "count": serializers.IntegerField(), "results": OutputSerializer(many=True)}))
     def get(self, request):
         filters = OfferFilterSerializer(data=request.query_params)

@@ -191,7 +191,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
         return Response(ProviderOutputSerializer(provider).data)
 
     @extend_schema(responses={200: TemplateOutputSerializer(many=True), **_ERRORS})
-    @action(detail=False, methods=["get"], url_path="templates")
+    @action(detail=False, methods=["get"], url_path="templates", pagination_class=None)
     def templates(self, request):
         """The curated templates, each with its config JSON Schema (`auth_schema`) and meta defaults."""
         return Response(TemplateOutputSerializer(template_list(), many=True).data)
