@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, Exists, Func, OuterRef, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, Func, Max, OuterRef, QuerySet, Sum, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -44,7 +44,12 @@ class _Registry:
 
 
 class _Epoch(Func):
-    """A timestamp as a number, so that a SUM over rows moves whenever any row's timestamp does."""
+    """A timestamp as a number, so that a SUM over rows moves whenever any row's timestamp does.
+
+    PostgreSQL's EXTRACT gives an exact numeric, so the sum does not depend on the order rows are added in (a
+    parallel scan) and no change is lost to rounding. SQLite's julianday is a double with millisecond precision;
+    there the newest timestamp (exact text) beside the sum notices a row rewritten within the same millisecond.
+    """
 
     template = "EXTRACT(EPOCH FROM %(expressions)s)"
     output_field = DecimalField()
@@ -54,16 +59,16 @@ class _Epoch(Func):
 
 
 def registry_fingerprint() -> tuple:
-    """Row counts and timestamp sums of the provider and offer tables, in one query.
+    """Row counts, newest and summed timestamps of the provider and offer tables, in one query.
 
     Every write to either table changes it: an insert or a delete changes a count, and every writer sets
     `updated_at` (auto_now, and in the update_fields of each service's save and of the catalog import's upsert), so
-    an update moves the sum. A sum rather than a max also notices a transaction that commits after a newer one.
+    an update moves the newest timestamp and the sum. The sum also notices a transaction that commits after a newer
+    one (its rows are older than the newest).
     """
-    providers = (Provider.objects.order_by().annotate(table=Value("providers")).values("table")
-                 .annotate(rows=Count("pk"), stamps=Sum(_Epoch("updated_at"))))
-    offers = (CatalogOffer.objects.order_by().annotate(table=Value("offers")).values("table")
-              .annotate(rows=Count("pk"), stamps=Sum(_Epoch("updated_at"))))
+    aggregates = {"rows": Count("pk"), "newest": Max("updated_at"), "stamps": Sum(_Epoch("updated_at"))}
+    providers = Provider.objects.order_by().annotate(table=Value("providers")).values("table").annotate(**aggregates)
+    offers = CatalogOffer.objects.order_by().annotate(table=Value("offers")).values("table").annotate(**aggregates)
     return tuple(sorted(tuple(row.values()) for row in providers.union(offers, all=True)))
 
 
