@@ -34,5 +34,9 @@ run: setup
 test: setup
 	$(BIN)/pytest
 
+# Benchmarks against PostgreSQL (DATABASE_URL; each run uses a throwaway <name>_bench database): docs/PERFORMANCE.md.
+bench: setup
+	$(BIN)/python -m bench.run_all
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

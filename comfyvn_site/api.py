@@ -73,3 +73,31 @@ def json_error_view(status: int, code: str, message: str):
         return JsonResponse(_body(code, message), status=status)
 
     return view
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "extra": {"type": "object", "additionalProperties": True}},
+    "required": ["code", "message", "extra"],
+}
+# What the shared stack itself may answer on any operation: parse/validation, auth, permission, lookup, content
+# negotiation; and on operations with a body also its size and media type. App-specific errors (409, 422, 503) are
+# documented by each view with extend_schema.
+STACK_ERRORS = {"400": "Invalid input.", "401": "Not authenticated.", "403": "Not allowed.", "404": "Not found.",
+                "406": "Unacceptable Accept header."}
+BODY_ERRORS = {"413": "Request body too large.", "415": "Unsupported media type."}
+
+
+def error_responses_postprocess(result, generator, request, public):
+    """drf-spectacular hook: document the error contract on every operation, so clients and the fuzzing gate know
+    each error status and its body."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            errors = STACK_ERRORS | (BODY_ERRORS if "requestBody" in operation else {})
+            responses = operation.setdefault("responses", {})
+            for status, description in errors.items():
+                responses.setdefault(status, {"description": description, "content": reference})
+    return result

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from comfyvn_site.api import json_error_view
+from comfyvn_site.apis import PingApi
 
 
 def healthz(request):
@@ -16,6 +17,7 @@ def healthz(request):
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/ping", PingApi.as_view(), name="ping"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The Swagger UI page is a data-free HTML shell; the schema it loads needs an authenticated session.
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]), name="docs"),

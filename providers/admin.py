@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from comfyvn_site.admin import ReadOnlyAdmin
 from comfyvn_site.exceptions import ApplicationError
 from health.admin_actions import check_now
 from providers.models import LOCAL_PROVIDER_ID, Provider, ProviderTemplate
@@ -164,7 +165,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderTemplate)
-class ProviderTemplateAdmin(admin.ModelAdmin):
+class ProviderTemplateAdmin(ReadOnlyAdmin):
     """Curated data from fixtures/provider_templates.json (manage.py sync_provider_templates): read-only here."""
 
     list_display = ("id", "name", "service", "kind", "priority", "create_link")
@@ -175,12 +176,3 @@ class ProviderTemplateAdmin(admin.ModelAdmin):
     def create_link(self, obj: ProviderTemplate) -> str:
         url = reverse("admin:providers_provider_add")
         return format_html('<a href="{}?template={}">Create provider from template</a>', url, obj.pk)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

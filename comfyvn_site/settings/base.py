@@ -107,6 +107,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, refusing what later layers cannot hold (infinity, NUL, deep nesting, >64-bit ints) with a 400.
     "DEFAULT_PARSER_CLASSES": ["comfyvn_site.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -123,6 +124,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "comfyvn_site.api.error_responses_postprocess",
+    ],
     # The schema is an /api/ route too: authenticated users only (the Swagger UI uses the admin session).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }

@@ -25,26 +25,31 @@ def _optional(**fields):
     return st.fixed_dictionaries({}, optional=fields)
 
 
+def _text(max_size: int):
+    """Text a valid workload may hold: the API refuses NUL anywhere in a body (PostgreSQL cannot store it)."""
+    return st.text(st.characters(exclude_characters="\x00"), max_size=max_size)
+
+
 valid_workloads = _optional(
-    requirements=_optional(type=st.sampled_from(TYPES) | st.text(max_size=12),
+    requirements=_optional(type=st.sampled_from(TYPES) | _text(max_size=12),
                            min_vram_gb=st.none() | st.integers(0, 96) | st.floats(0, 96, allow_nan=False),
                            estimated_minutes=minutes),
     type=st.sampled_from(TYPES),
     estimated_minutes=minutes,
     estimate=_optional(duration_minutes=minutes),
-    assets=st.lists(_optional(name=st.text(max_size=8), size_mb=sizes, size_bytes=st.integers(0, 10**10),
+    assets=st.lists(_optional(name=_text(max_size=8), size_mb=sizes, size_bytes=st.integers(0, 10**10),
                               size_kb=sizes, cached=flag), max_size=4),
-    workflows=st.lists(_optional(id=st.text(max_size=5), cached=flag, persist_outputs=flag,
+    workflows=st.lists(_optional(id=_text(max_size=5), cached=flag, persist_outputs=flag,
                                  status=st.sampled_from(["cached", "new"])), max_size=3),
     comfyui=_optional(workflows=st.lists(_optional(cached=flag), max_size=2),
-                      cached_workflows=st.lists(_optional(id=st.text(max_size=3)), max_size=2)),
+                      cached_workflows=st.lists(_optional(id=_text(max_size=3)), max_size=2)),
     budget=_optional(limit_usd=money, mode=st.sampled_from(["cost_saver", "balanced", "speed", "frugal", "PREMIUM"])),
     pipeline=_optional(translation=_optional(requires_gpu=flag)),
     cache=_optional(requires_persistent=flag),
     residency=_optional(regions=st.lists(st.sampled_from(["eu", "us", "us-west", "on-prem", "global", "ams"]),
                                          max_size=3)),
     requires_gpu=flag,
-    unknown_key=st.text(max_size=5),
+    unknown_key=_text(max_size=5),
 )
 
 candidate_sets = st.lists(

@@ -1,0 +1,87 @@
+"""Over HTTP: POST /compute/advise against the trivial GET /api/ping, same stack, same run, at 1, 8 and 32 clients.
+
+The ratio advise/ping at equal concurrency is the advisor's own cost above the framework's floor (token auth, DRF,
+JSON rendering, one gunicorn round trip). Peak worker RSS is sampled throughout; first vs last shows whether memory
+stays flat.
+
+    DATABASE_URL=postgres://… python -m bench.http_bench [--providers 1000] [--duration 10]
+"""
+import argparse
+import json
+import urllib.error
+import urllib.request
+
+from bench.http_load import run_load
+from bench.report import emit
+from bench.server import Service
+
+# A mid-sized render job: big enough to filter on VRAM and assets, small enough that most of the registry is eligible.
+ADVISE_WORKLOAD = {
+    "requirements": {"type": "cg_batch", "min_vram_gb": 16, "estimated_minutes": 90},
+    "assets": [{"name": "scene_cache.tar", "size_mb": 2400}],
+    "workflows": [{"id": "cg-upscale", "cached": False, "persist_outputs": True}],
+    "budget": {"limit_usd": 20, "mode": "balanced"},
+}
+CONCURRENCY = (1, 8, 32)
+
+
+def endpoint_probe(service: Service, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    """One request with urllib: whether an endpoint exists and answers 2xx before it is put under load."""
+    headers = dict(service.auth_headers, **({"Content-Type": "application/json"} if body else {}))
+    request = urllib.request.Request(service.base_url + path, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
+    rows, notes = [], []
+    advise_body = json.dumps(ADVISE_WORKLOAD).encode()
+    with Service(providers=providers) as service:
+        targets = [("ping", "/api/ping", "GET", b"")]
+        status, answer = endpoint_probe(service, "/compute/advise", advise_body)
+        if 200 <= status < 300:
+            targets.append(("advise", "/compute/advise", "POST", advise_body))
+            # What each advise answer weighs, by top-level key: rendering it is part of the cost measured below.
+            sizes = {key: len(json.dumps(value, separators=(",", ":")))
+                     for key, value in json.loads(answer).items()}
+            heaviest = ", ".join(f"{key} {size:,}" for key, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:3])
+            notes.append(f"each advise answer is {len(answer):,} bytes; heaviest keys: {heaviest}")
+        else:
+            notes.append(f"POST /compute/advise answered {status} ({answer[:120]!r}); advise not measured")
+        headers = dict(service.auth_headers, **{"Content-Type": "application/json"})
+        for name, path, method, body in targets:
+            run_load(service.base_url + path, method=method, body=body, headers=headers, concurrency=8,
+                     duration_s=warmup_s)
+        sampler = service.memory_sampler()
+        by_case = {}
+        for clients in CONCURRENCY:
+            for name, path, method, body in targets:
+                result = run_load(service.base_url + path, method=method, body=body, headers=headers,
+                                  concurrency=clients, duration_s=duration_s).summary()
+                by_case[(name, clients)] = result
+                rows.append({"case": f"{method} {path} c={clients}", "providers": providers,
+                             "rps": result["throughput_rps"], "p50_ms": result["p50_ms"],
+                             "p95_ms": result["p95_ms"], "p99_ms": result["p99_ms"], "errors": result["errors"]})
+        memory = sampler.stop()
+    for clients in CONCURRENCY:
+        if ("advise", clients) in by_case:
+            ratio = by_case[("advise", clients)]["throughput_rps"] / by_case[("ping", clients)]["throughput_rps"]
+            rows.append({"case": f"advise/ping throughput c={clients}", "ratio": round(ratio, 3)})
+    rows.append({"case": "gunicorn worker RSS during the run", **memory})
+    return emit("http", rows, notes, workers=2, duration_s=duration_s)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--providers", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint and concurrency")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    args = parser.parse_args()
+    measure(providers=args.providers, duration_s=args.duration, warmup_s=args.warmup)
+
+
+if __name__ == "__main__":
+    main()

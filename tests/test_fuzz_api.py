@@ -1,0 +1,138 @@
+"""The fuzzing gate: schemathesis over every operation in /api/schema/, as staff, in-process over WSGI.
+
+Every documented operation gets a bounded number of generated requests, valid and invalid: no 5xx, every answer
+conforms to the schema (status, content type, headers, body), invalid input gets a 4xx. Operations that land later
+are covered without touching this file. COMFYVN_FUZZ_EXAMPLES raises the budget for a deeper run.
+
+Schema-valid input may still be refused with a 4xx (an unknown template id is valid JSON Schema but not a valid
+request), so positive-data acceptance is not asserted. Two more tolerances, on purpose: DRF reads a JSON number sent
+for a string field as that string and a numeric string sent for a number field as that number, and a blank optional
+query parameter (`?region=`) means "no filter". Invalid data whose only fault is one of these may be answered 2xx;
+every other invalid input must get a 4xx.
+"""
+import json
+import os
+
+import pytest
+import schemathesis
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.core.mutations import OperatorKind
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.meta import CoverageScenario
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_schema_conformance,
+)
+
+# The bare Django handler: comfyvn_site.wsgi also runs the startup checks, which need a database at import time.
+application = get_wsgi_application()
+
+EXAMPLES = int(os.environ.get("COMFYVN_FUZZ_EXAMPLES", "25"))
+
+
+
+def _served_schema() -> dict:
+    """What /api/schema/ serves, built by the same generator in-process: the route needs a login, and a login needs
+    the test database, which does not exist yet while tests are collected."""
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(document))
+
+
+schema = schemathesis.openapi.from_dict(_served_schema())
+schema.app = application  # what from_wsgi sets: every case is called in-process over WSGI
+# PostgreSQL cannot store NUL in text or jsonb, so the parser refuses it everywhere (tests/test_parsers.py).
+schema.config.generation.update(allow_x00=False)
+
+
+def _only_type_swaps(case) -> bool:
+    data = case.meta.phase.data
+    if getattr(data, "scenario", None) == CoverageScenario.INCORRECT_TYPE:
+        return True
+    mutations = getattr(data, "mutations", ())
+    return bool(mutations) and all(m.operator == OperatorKind.CHANGE_TYPE for m in mutations)
+
+
+def _only_blank_query_values(case) -> bool:
+    """`?name=` read as "no filter" rather than as an empty string, as HTML forms and django-filter do."""
+    data = case.meta.phase.data
+    named = [(m.parameter_location, m.parameter) for m in getattr(data, "mutations", ())]
+    named = named or [(getattr(data, "parameter_location", None), getattr(data, "parameter", None))]
+    query = case.query or {}
+    return all(location == ParameterLocation.QUERY and query.get(name) == "" for location, name in named)
+
+
+def invalid_input_rejected(ctx, response, case):
+    """schemathesis' negative_data_rejection, less two leniencies by design: DRF's string/number coercion and
+    blank optional query parameters treated as absent."""
+    try:
+        return negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        if _only_type_swaps(case) or _only_blank_query_values(case):
+            return None
+        raise
+
+
+NULL_ON_DRY_RUN = "job_summary.id and created_at are null on a dry run, but the schema does not make them nullable"
+# What the gate found in other apps, reported to their owners: each such operation skips only the one check it fails,
+# every other check still applies to it. Delete a line once its app is fixed.
+KNOWN_FAILURES = {
+    "GET /api/providers/templates": (response_schema_conformance,
+                                     "answers a bare list while its schema promises a limit/offset page"),
+    "POST /compute/advise": (response_schema_conformance, NULL_ON_DRY_RUN),
+    "GET /compute/advise": (response_schema_conformance, NULL_ON_DRY_RUN),
+    "POST /api/gpu/advise": (response_schema_conformance, NULL_ON_DRY_RUN),
+    "GET /api/gpus/": (response_schema_conformance,
+                       "its response component is named GpuList, as is the GPU inventory's, which the schema shows"),
+}
+
+# Component names two apps both claim, reported to their owners; the operations they break are listed above.
+KNOWN_SCHEMA_WARNINGS = (
+    'identical names "GpuList"',  # catalog's GET /api/gpus/ and the GPU inventory's list
+    'identical names "Offer"',  # catalog's offers and the advisor's offer
+)
+
+
+@pytest.fixture(autouse=True)
+def keep_test_connection():
+    """Requests go straight to the WSGI app: keep it from closing the test's connection, as Django's client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def staff_headers(staff, templates):
+    return {"Authorization": f"Token {Token.objects.create(user=staff).key}"}
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much, HealthCheck.data_too_large])
+def test_api_operation_survives_fuzzing(case, staff_headers):
+    known = [KNOWN_FAILURES[case.operation.label][0]] if case.operation.label in KNOWN_FAILURES else []
+    case.call_and_validate(headers=staff_headers,
+                           excluded_checks=[negative_data_rejection, positive_data_acceptance, *known],
+                           additional_checks=[check for check in (invalid_input_rejected,) if check not in known])
+
+
+def test_schema_documents_every_operation_without_warnings(tmp_path):
+    """An operation the generator cannot describe falls out of the schema, and so out of the gate above; two
+    components with one name make the schema describe one of them wrongly."""
+    GENERATOR_STATS.reset()
+    call_command("spectacular", "--validate", "--file", str(tmp_path / "schema.yaml"))
+    found = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
+    assert [message for message in found if not any(known in message for known in KNOWN_SCHEMA_WARNINGS)] == []
