@@ -35,6 +35,7 @@ class Offer(models.Model):
     fetched_at = models.DateTimeField(help_text="When the price was fetched from the vendor; drives staleness.")
     manual_override = models.BooleanField(default=False,
                                           help_text="Set by hand: catalog imports never overwrite this offer.")
+    updated_at = models.DateTimeField(auto_now=True, help_text="When this row was last written (import or hand edit).")
 
     class Meta:
         ordering = ("hourly_usd", "provider", "instance_type", "region", "zone")

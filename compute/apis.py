@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from compute.models import AdviceChoice
 from compute.selectors import job_summary_get, job_summary_list
-from compute.serializers import AdviceSerializer, JobSummaryDetailSerializer
+from compute.serializers import AdviceSerializer, JobSummaryDetailSerializer, advice_render
 from compute.services import advice_create
 from compute.workload import advice_query_parse, advice_request_parse
 
@@ -45,7 +45,7 @@ class AdviceCreateApi(APIView):
         result = advice_create(workload=parsed.workload, prefer_remote=parsed.prefer_remote,
                                hardware_override=parsed.hardware_override, dry_run=parsed.dry_run,
                                source=parsed.source, user=request.user, idempotency_key=parsed.idempotency_key)
-        return Response(AdviceSerializer(result).data)
+        return Response(advice_render(result))
 
     @extend_schema(
         operation_id="advice_preview", responses=AdviceSerializer,
@@ -57,7 +57,7 @@ class AdviceCreateApi(APIView):
         parsed = advice_query_parse(request.query_params)
         result = advice_create(workload=parsed.workload, prefer_remote=parsed.prefer_remote,
                                hardware_override=parsed.hardware_override, dry_run=True, user=request.user)
-        return Response(AdviceSerializer(result).data)
+        return Response(advice_render(result))
 
 
 @extend_schema_view(post=extend_schema(operation_id="gpu_advice_create"))

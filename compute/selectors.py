@@ -1,21 +1,25 @@
 """Selectors: read-only queries that turn registry rows into advisor candidates and list job summaries."""
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import Count, DecimalField, Exists, Func, Max, OuterRef, QuerySet, Sum, Value
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from catalog.models import Offer as CatalogOffer
 from catalog.selectors import OfferNeed, offers_for_advice
+from compute.candidate_cache import Entry, FingerprintCache
 from compute.models import JobSummary
 from compute.types import Candidate, Health, Offer, ProviderProfile
 from providers.models import Provider, ProviderKind
@@ -27,41 +31,125 @@ DEFAULT_RELATIVE_SPEED = 1.0
 META_OFFER_SOURCE = "meta"
 _CANDIDATE_FIELDS = ("id", "name", "service", "base_url", "active", "priority", "meta", "last_health",
                      "last_checked_at", "updated_at")
+# The registry part plus one entry per recent workload need (VRAM floor, GPU count, total VRAM, regions).
+_CACHE = FingerprintCache(maxsize=64)
+_REGISTRY_KEY = "registry"
+
+
+@dataclass(frozen=True, slots=True)
+class _Registry:
+    """What the provider rows give whatever the workload: each remote provider's meta candidate, in (priority, id)
+    order, and the active providers whose catalog offers the advisor should consider instead."""
+
+    from_meta: tuple[Candidate, ...]
+    with_offers: tuple[str, ...]
+
+
+class _Epoch(Func):
+    """A timestamp as a number, so that a SUM over rows moves whenever any row's timestamp does.
+
+    PostgreSQL's EXTRACT gives an exact numeric, so the sum does not depend on the order rows are added in (a
+    parallel scan) and no change is lost to rounding. SQLite's julianday is a double with millisecond precision;
+    there the newest timestamp (exact text) beside the sum notices a row rewritten within the same millisecond.
+    """
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = DecimalField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="julianday(%(expressions)s)", **extra_context)
+
+
+def registry_fingerprint() -> tuple:
+    """Row counts, newest and summed timestamps of the provider and offer tables, in one query.
+
+    Every write to either table changes it: an insert or a delete changes a count, and every writer sets
+    `updated_at` (auto_now, and in the update_fields of each service's save and of the catalog import's upsert), so
+    an update moves the newest timestamp and the sum. The sum also notices a transaction that commits after a newer
+    one (its rows are older than the newest).
+    """
+    sql, params = _fingerprint_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return tuple(sorted(cursor.fetchall()))
+
+
+@functools.cache
+def _fingerprint_sql(vendor: str) -> tuple[str, tuple]:
+    """The fingerprint query is the same on every request: compiled once per database vendor (a third of its cost)."""
+    aggregates = {"rows": Count("pk"), "newest": Max("updated_at"), "stamps": Sum(_Epoch("updated_at"))}
+    providers = Provider.objects.order_by().annotate(table=Value("providers")).values("table").annotate(**aggregates)
+    offers = CatalogOffer.objects.order_by().annotate(table=Value("offers")).values("table").annotate(**aggregates)
+    return providers.union(offers, all=True).query.sql_with_params()
 
 
 def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
-    """Every remote provider's candidate offers in at most three queries, whatever the registry and catalog size.
+    """Every remote provider's candidate offers: one query while the registry is unchanged, at most four after.
 
     An active provider with catalog offers yields its cheapest offers that meet `need` (VRAM floor per GPU, GPU
     count, total VRAM, allowed regions), filtered and ranked in the database (catalog.selectors.offers_for_advice),
     at most COMFYVN_ADVISOR_OFFERS_PER_PROVIDER of them. Any other provider yields the one offer its `meta`
     describes: the fallback for providers without a catalog. Inactive providers are included so the advisor can
     report them as rejected (`INACTIVE`); their offers are not loaded.
+
+    Building candidates from 1,000 providers' rows and JSON meta costs tens of milliseconds, so the result is kept
+    per process, per need, under registry_fingerprint(): any committed write is seen by the next call.
     """
-    providers = list(Provider.objects.filter(kind=ProviderKind.REMOTE).only(*_CANDIDATE_FIELDS)
-                     .annotate(has_offers=Exists(CatalogOffer.objects.filter(provider=OuterRef("pk"))))
-                     .order_by("priority", "id"))
-    catalog: dict[str, list[CatalogOffer]] = {}
-    with_offers = [provider.id for provider in providers if provider.active and provider.has_offers]
-    if with_offers:
-        for offer in offers_for_advice(provider_ids=with_offers, need=need or OfferNeed(),
-                                       per_provider=settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER):
-            catalog.setdefault(offer.provider_id, []).append(offer)
-    stale_before = timezone.now() - timedelta(hours=settings.COMFYVN_PRICE_STALE_HOURS)
-    candidates = []
+    need = need or OfferNeed()
+    now = timezone.now()
+    fingerprint = registry_fingerprint()
+    key = (need, settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER, settings.COMFYVN_PRICE_STALE_HOURS)
+    candidates = _CACHE.get(fingerprint, key, now)
+    if candidates is None:
+        registry = _CACHE.get(fingerprint, _REGISTRY_KEY, now)
+        if registry is None:
+            registry = _registry_load()
+            _CACHE.put(fingerprint, _REGISTRY_KEY, Entry(registry))
+        entry = _candidates_with_offers(registry, need=need, now=now)
+        _CACHE.put(fingerprint, key, entry)
+        candidates = entry.value
+    return list(candidates)
+
+
+def _registry_load() -> _Registry:
+    providers = (Provider.objects.filter(kind=ProviderKind.REMOTE).only(*_CANDIDATE_FIELDS)
+                 .annotate(has_offers=Exists(CatalogOffer.objects.filter(provider=OuterRef("pk"))))
+                 .order_by("priority", "id"))
+    from_meta, with_offers = [], []
     for provider in providers:
-        from_meta = candidate_from_meta(
+        from_meta.append(candidate_from_meta(
             provider_id=provider.id, name=provider.name, service=provider.service, base_url=provider.base_url,
             priority=provider.priority, active=provider.active, health=Health(provider.health_state),
-            meta=provider.meta, price_fetched_at=provider.updated_at)
-        offers = catalog.get(provider.id)
+            meta=provider.meta, price_fetched_at=provider.updated_at))
+        if provider.active and provider.has_offers:
+            with_offers.append(provider.id)
+    return _Registry(from_meta=tuple(from_meta), with_offers=tuple(with_offers))
+
+
+def _candidates_with_offers(registry: _Registry, *, need: OfferNeed, now: datetime) -> Entry:
+    """The registry's candidates with catalog offers in place of meta ones where a provider has them, valid until
+    the first of those prices turns stale (or since the last one did)."""
+    catalog: dict[str, list[CatalogOffer]] = {}
+    if registry.with_offers:
+        for offer in offers_for_advice(provider_ids=list(registry.with_offers), need=need,
+                                       per_provider=settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER):
+            catalog.setdefault(offer.provider_id, []).append(offer)
+    max_age = timedelta(hours=settings.COMFYVN_PRICE_STALE_HOURS)
+    stale_before = now - max_age
+    candidates: list[Candidate] = []
+    turned_stale, turns_stale = [], []
+    for from_meta in registry.from_meta:
+        offers = catalog.get(from_meta.provider.id)
         if not offers:
             candidates.append(from_meta)
             continue
         increment = from_meta.offer.billing_increment_minutes  # catalogs carry no billing rules; the registry does
-        candidates += [Candidate(provider=from_meta.provider, offer=_offer_from_catalog(offer, increment, stale_before))
-                       for offer in offers]
-    return candidates
+        for offer in offers:
+            candidates.append(Candidate(provider=from_meta.provider,
+                                        offer=_offer_from_catalog(offer, increment, stale_before)))
+            (turned_stale if offer.fetched_at < stale_before else turns_stale).append(offer.fetched_at + max_age)
+    return Entry(tuple(candidates), valid_after=max(turned_stale, default=None),
+                 valid_until=min(turns_stale, default=None))
 
 
 def _offer_from_catalog(offer: CatalogOffer, increment: Decimal, stale_before: datetime) -> Offer:

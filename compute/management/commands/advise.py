@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from compute.serializers import AdviceSerializer
+from compute.serializers import advice_render
 from compute.services import advice_create
 from compute.workload import advice_request_parse
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         result = advice_create(workload=parsed.workload, prefer_remote=parsed.prefer_remote,
                                hardware_override=parsed.hardware_override,
                                dry_run=parsed.dry_run or options["dry_run"], source=parsed.source)
-        data = AdviceSerializer(result).data
+        data = advice_render(result)
         if options["json"]:
             self.stdout.write(json.dumps(data, indent=2, default=str))
             return
