@@ -166,6 +166,8 @@ class WarningSerializer(serializers.Serializer):
 class JobSummarySerializer(serializers.ModelSerializer):
     """The audit summary as returned with each advice; `id` and `created_at` are null for a dry run."""
 
+    id = serializers.UUIDField(allow_null=True, read_only=True)
+    created_at = serializers.DateTimeField(allow_null=True, read_only=True)
     recommended_provider = serializers.CharField(source="provider_id", allow_null=True)
     estimated_cost_usd = _number(places=2)
     estimated_cost = serializers.SerializerMethodField()
@@ -190,6 +192,9 @@ class JobSummarySerializer(serializers.ModelSerializer):
 
 class JobSummaryDetailSerializer(JobSummarySerializer):
     """A stored summary with everything it recorded, for the audit API."""
+
+    id = serializers.UUIDField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
     user = serializers.CharField(source="user.get_username", allow_null=True, default=None)
     billed_minutes = _number()

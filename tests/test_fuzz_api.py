@@ -31,7 +31,6 @@ from schemathesis.generation.meta import CoverageScenario
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     positive_data_acceptance,
-    response_schema_conformance,
 )
 
 # The bare Django handler: comfyvn_site.wsgi also runs the startup checks, which need a database at import time.
@@ -82,14 +81,6 @@ def invalid_input_rejected(ctx, response, case):
         raise
 
 
-NULL_ON_DRY_RUN = "job_summary.id and created_at are null on a dry run, but the schema does not make them nullable"
-# What the gate found in other apps, reported to their owners: each such operation skips only the one check it fails,
-# every other check still applies to it. Delete a line once its app is fixed.
-KNOWN_FAILURES = {
-    "POST /compute/advise": (response_schema_conformance, NULL_ON_DRY_RUN),
-    "GET /compute/advise": (response_schema_conformance, NULL_ON_DRY_RUN),
-    "POST /api/gpu/advise": (response_schema_conformance, NULL_ON_DRY_RUN),
-}
 
 @pytest.fixture(autouse=True)
 def keep_test_connection():
@@ -112,10 +103,8 @@ def staff_headers(staff, templates):
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_api_operation_survives_fuzzing(case, staff_headers):
-    known = [KNOWN_FAILURES[case.operation.label][0]] if case.operation.label in KNOWN_FAILURES else []
-    case.call_and_validate(headers=staff_headers,
-                           excluded_checks=[negative_data_rejection, positive_data_acceptance, *known],
-                           additional_checks=[check for check in (invalid_input_rejected,) if check not in known])
+    case.call_and_validate(headers=staff_headers, excluded_checks=[negative_data_rejection, positive_data_acceptance],
+                           additional_checks=[invalid_input_rejected])
 
 
 def test_schema_documents_every_operation_without_warnings(tmp_path):
