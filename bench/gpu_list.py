@@ -20,13 +20,12 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.scratch import throwaway_database  # noqa: E402
 from gpu.discovery import CachedSystemProbe, NvmlProbe  # noqa: E402
 from gpu.selectors import gpu_devices_for_advice  # noqa: E402
 from gpu.services import gpu_inventory_sync  # noqa: E402
-from providers.services import provider_template_specs_load, provider_template_sync  # noqa: E402
 from tests.gpu.conftest import FakeGpu, FakeHostProbe, FakeNvml  # noqa: E402
 
 
@@ -55,11 +54,7 @@ def main() -> None:
     parser.add_argument("--gpus", type=int, default=8)
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        provider_template_sync(specs=provider_template_specs_load())
+    with throwaway_database():
         for h in range(args.hosts):
             nvml = FakeNvml([FakeGpu(uuid=f"GPU-{h}-{g}", name="NVIDIA A100-SXM4-80GB") for g in range(args.gpus)])
             probe = CachedSystemProbe(gpu_probe=NvmlProbe(load_nvml=lambda nvml=nvml: nvml),
@@ -70,8 +65,6 @@ def main() -> None:
         print(f"{args.hosts} hosts × {args.gpus} GPUs, {connection.vendor}, {args.runs} runs each")
         report("gpu_devices_for_advice()", *timed(gpu_devices_for_advice, args.runs))
         report("GET /api/gpu/list (in-process)", *timed(lambda: client.get("/api/gpu/list"), args.runs))
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,10 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.scratch import throwaway_database  # noqa: E402
 from providers.models import Provider  # noqa: E402
-from providers.services import provider_template_specs_load, provider_template_sync  # noqa: E402
 
 IMPORT, EXPORT = "/api/providers/import", "/api/providers/export"
 
@@ -48,11 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     args = parser.parse_args()
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        provider_template_sync(specs=provider_template_specs_load())
+    with throwaway_database():
         client = APIClient()
         client.force_authenticate(get_user_model().objects.create_user("bench", is_staff=True))
         for size in args.sizes:
@@ -66,8 +61,6 @@ def main() -> None:
                 IMPORT, entries(size, " v2"), format="json"), 200)
             timed("import with 1 bad entry (rejected)", lambda bad=bad: client.post(IMPORT, bad, format="json"), 400)
             timed("export", lambda: client.get(EXPORT), 200)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ REPO = BENCH.parent
 # In the order the issue lists them: in-process advise, HTTP, health sweep, then the soak.
 EXPECTED = ("advise", "http_bench", "health_sweep", "soak")
 # The harness itself, not benchmarks.
-LIBRARY = {"__init__", "http_load", "report", "run_all", "server"}
+LIBRARY = {"__init__", "http_load", "report", "run_all", "scratch", "server"}
 TIMEOUT_S = 900
 
 
