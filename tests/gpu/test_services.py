@@ -161,7 +161,7 @@ def test_schedule_is_upserted_by_name_and_keeps_an_interval_edited_in_the_admin(
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite's shared in-memory test database locks whole tables; this checks row locking")
+        pytest.skip("row locking (select_for_update) is PostgreSQL's; SQLite serialises whole transactions")
     probe = fake_system_probe(FakeNvml([H100, L4]))
 
     def report():
