@@ -75,6 +75,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock when their transaction begins, so read-validate-write services (registry imports)
     # are serialised and never fail half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh checkout has no ./var; SQLite will not create the folder
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
