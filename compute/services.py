@@ -38,11 +38,13 @@ def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
     )
 
 
-@transaction.atomic
 def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardware_override: bool = False,
                   dry_run: bool = False, source: str = "api", user: AbstractBaseUser | None = None,
                   idempotency_key: str = "") -> AdviceResult:
-    """Advise where the job should run and, unless `dry_run`, store the job summary in the same transaction.
+    """Advise where the job should run and, unless `dry_run`, store the job summary.
+
+    No transaction around it: the reads need no snapshot (the candidate cache is exact on its own) and the summary
+    is one INSERT, so BEGIN and COMMIT would only add two round trips to every advice.
 
     With an `idempotency_key`, repeating the same request returns the summary recorded the first time (one row,
     one job id; the advice itself is recomputed); reusing the key for a different request is a Conflict.

@@ -1,7 +1,9 @@
 """Selectors: read-only queries over the GPU inventory; a host that stopped reporting is stale, never advised."""
-from datetime import datetime, timedelta
+import functools
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -15,15 +17,43 @@ def _fresh_since(now: datetime | None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.GPU_STALE_AFTER_SECONDS)
 
 
+_ADVICE_FIELDS = ("host__hostname", "index", "uuid", "name", "memory_total_mb", "memory_free_mb", "utilization_pct",
+                  "temperature_c", "reported_at")
+
+
 def gpu_devices_for_advice(*, now: datetime | None = None) -> list[GpuDevice]:
     """GPUs of every host that reported within GPU_STALE_AFTER_SECONDS, with their free VRAM; one query."""
-    rows = (models.GpuDevice.objects.filter(host__reported_at__gte=_fresh_since(now))
-            .select_related("host").order_by("host__hostname", "index"))
-    return [GpuDevice(host=row.host.hostname, index=row.index, uuid=row.uuid, name=row.name,
-                      memory_total_mb=row.memory_total_mb, memory_free_mb=row.memory_free_mb,
-                      utilization_pct=row.utilization_pct, temperature_c=row.temperature_c,
-                      reported_at=row.reported_at)
-            for row in rows]
+    sql, params, at = _advice_sql(connection.vendor)
+    params = [*params[:at], _db_datetime(_fresh_since(now)), *params[at + 1:]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [GpuDevice(*row[:-1], reported_at=_datetime(row[-1])) for row in rows]
+
+
+_FRESH_SINCE = datetime(2000, 1, 1, tzinfo=UTC)  # stands for the request's cut-off in the compiled query
+
+
+@functools.cache
+def _advice_sql(vendor: str) -> tuple[str, tuple, int]:
+    """Every advice runs this query; compiling it cost more than running it, so it is compiled once per vendor.
+
+    Returns the SQL, its parameters and the position of the cut-off among them.
+    """
+    query = (models.GpuDevice.objects.filter(host__reported_at__gte=_FRESH_SINCE)
+             .order_by("host__hostname", "index").values_list(*_ADVICE_FIELDS))
+    sql, params = query.query.sql_with_params()
+    return sql, params, params.index(_db_datetime(_FRESH_SINCE))
+
+
+def _db_datetime(value: datetime):
+    return models.GpuHost._meta.get_field("reported_at").get_db_prep_value(value, connection)
+
+
+def _datetime(value: datetime | str) -> datetime:
+    """A raw cursor gives SQLite's timestamps as text; PostgreSQL's arrive as aware datetimes."""
+    value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
 
 
 def gpu_listing_get(*, now: datetime | None = None) -> GpuListing:
