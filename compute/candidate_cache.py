@@ -1,5 +1,9 @@
-"""A per-process cache of advisor candidates that is exact, not timed: an entry serves only while the registry
-fingerprint it was built under is still the database's, so the next advice after any committed write sees it."""
+"""Per-process caches on the advice path that are exact, not timed.
+
+FingerprintCache keeps advisor candidates: an entry serves only while the registry fingerprint it was built under is
+still the database's, so the next advice after any committed write sees it. IdentityMemo keeps what is computed
+from those candidates (the advice, its rendering): an entry serves only the very objects it was computed from.
+"""
 from __future__ import annotations
 
 import threading
@@ -53,5 +57,36 @@ class FingerprintCache:
                 self._fingerprint = fingerprint
             self._entries[key] = entry
             self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+
+class IdentityMemo:
+    """A bounded, thread-safe LRU for pure functions of immutable objects, keyed by those objects' identity.
+
+    `get(sources, key)` answers only when the entry was stored with the very same `sources` objects (`is`), so an
+    id() reused after a source was freed can never return a stale value; the entry keeps its sources alive until it
+    is evicted. `key` holds whatever else the value depends on, by value (it must be hashable).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[tuple, Any]] = OrderedDict()
+
+    def get(self, sources: tuple, key: Hashable = None) -> Any | None:
+        full_key = (*map(id, sources), key)
+        with self._lock:
+            entry = self._entries.get(full_key)
+            if entry is None or any(a is not b for a, b in zip(entry[0], sources, strict=True)):
+                return None
+            self._entries.move_to_end(full_key)
+            return entry[1]
+
+    def put(self, sources: tuple, key: Hashable, value: Any) -> None:
+        with self._lock:
+            full_key = (*map(id, sources), key)
+            self._entries[full_key] = (sources, value)
+            self._entries.move_to_end(full_key)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)

@@ -83,7 +83,7 @@ def _fingerprint_sql(vendor: str) -> tuple[str, tuple]:
     return providers.union(offers, all=True).query.sql_with_params()
 
 
-def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
+def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate, ...]:
     """Every remote provider's candidate offers: one query while the registry is unchanged, at most four after.
 
     An active provider with catalog offers yields its cheapest offers that meet `need` (VRAM floor per GPU, GPU
@@ -93,7 +93,8 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
     report them as rejected (`INACTIVE`); their offers are not loaded.
 
     Building candidates from 1,000 providers' rows and JSON meta costs tens of milliseconds, so the result is kept
-    per process, per need, under registry_fingerprint(): any committed write is seen by the next call.
+    per process, per need, under registry_fingerprint(): any committed write is seen by the next call. The same
+    tuple object comes back while nothing changed, so what is computed from it can be kept by its identity.
     """
     need = need or OfferNeed()
     now = timezone.now()
@@ -108,7 +109,7 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> list[Candidate]:
         entry = _candidates_with_offers(registry, need=need, now=now)
         _CACHE.put(fingerprint, key, entry)
         candidates = entry.value
-    return list(candidates)
+    return candidates
 
 
 def _registry_load() -> _Registry:

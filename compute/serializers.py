@@ -14,8 +14,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
-from compute.types import CostEstimate, LocalGpu, Offer, Rejection, ScoreBreakdown, ScoredCandidate, WorkloadAnalysis
+from compute.types import (
+    Advice,
+    CostEstimate,
+    LocalGpu,
+    Offer,
+    Rejection,
+    ScoreBreakdown,
+    ScoredCandidate,
+    WorkloadAnalysis,
+)
 
 if TYPE_CHECKING:
     from compute.services import AdviceResult
@@ -327,12 +337,27 @@ def _job_summary(summary: JobSummary) -> dict:
 
 
 def advice_render(result: "AdviceResult") -> dict:
-    """The advise answer, as AdviceSerializer documents it."""
+    """The advise answer, as AdviceSerializer documents it.
+
+    The advice part is rendered once per Advice object and reused: the service hands out the same immutable object
+    for a repeated question (compute/services.py), and rendering an answer that lists a thousand rejections cost more
+    than finding it. The rendered dicts are shared between responses, so nothing may change them.
+    """
     advice = result.advice
+    rendered = _RENDERED.get((advice,))
+    if rendered is None:
+        rendered = _advice_render(advice)
+        _RENDERED.put((advice,), None, rendered)
+    return {**rendered, "job_summary": _job_summary(result.summary)}
+
+
+_RENDERED = IdentityMemo(maxsize=16)
+
+
+def _advice_render(advice: Advice) -> dict:
     return {"choice": str(advice.choice), "reason": str(advice.reason),
             "local_candidate": _maybe(_local_gpu, advice.local_candidate),
             "remote_candidate": _maybe(_candidate, advice.remote_candidate),
             "fallback": _maybe(_candidate, advice.fallback), "alternatives": _many(_candidate, advice.alternatives),
             "rejected": _many(_rejection, advice.rejected), "analysis": _analysis(advice.analysis),
-            "warnings": [{"code": str(w.code), "message": str(w.message)} for w in advice.warnings],
-            "job_summary": _job_summary(result.summary)}
+            "warnings": [{"code": str(w.code), "message": str(w.message)} for w in advice.warnings]}

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from catalog.selectors import OfferNeed
 from comfyvn_site.exceptions import Conflict
 from compute.advisor import advise, workload_analyse
+from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
 from compute.selectors import advice_candidates_list
 from compute.types import Advice, Choice, LocalGpu, WorkloadAnalysis, WorkloadSpec
@@ -20,6 +21,10 @@ from gpu import selectors as gpu_selectors
 from gpu.types import GpuDevice
 
 MIB_PER_GB = 1024
+# The advisor is pure and reads the workload only through its analysis, so the same question over the same candidate
+# tuple (advice_candidates_list hands out one object until the registry changes) has the same answer. Schedulers ask
+# the same few questions over and over; each answer holds one rejection per ineligible candidate, so few are kept.
+_ADVICE = IdentityMemo(maxsize=32)
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,15 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     one job id; the advice itself is recomputed); reusing the key for a different request is a Conflict.
     """
     user = user if user is not None and user.is_authenticated else None
-    local_gpus = [local_gpu_from_device(device) for device in gpu_selectors.gpu_devices_for_advice()]
-    candidates = advice_candidates_list(need=offer_need(workload_analyse(workload)))
-    advice = advise(workload, candidates, local_gpus, prefer_remote=prefer_remote, hardware_override=hardware_override)
+    local_gpus = tuple(local_gpu_from_device(device) for device in gpu_selectors.gpu_devices_for_advice())
+    analysis = workload_analyse(workload)
+    candidates = advice_candidates_list(need=offer_need(analysis))
+    question = (analysis, local_gpus, prefer_remote, hardware_override)
+    advice = _ADVICE.get((candidates,), question)
+    if advice is None:
+        advice = advise(workload, candidates, local_gpus, prefer_remote=prefer_remote,
+                        hardware_override=hardware_override)
+        _ADVICE.put((candidates,), question, advice)
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
     # Field validation only: every value is built here from the request user and the advisor's output, and the
     # database enforces the constraints, so per-constraint and FK lookups would add 5 queries to each advice.

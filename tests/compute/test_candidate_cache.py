@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from catalog.models import Offer as CatalogOffer
 from catalog.services import offer_catalog_import, offer_override
-from compute.candidate_cache import Entry, FingerprintCache
+from compute.candidate_cache import Entry, FingerprintCache, IdentityMemo
 from compute.selectors import advice_candidates_list
+from compute.serializers import advice_render
 from compute.services import advice_create
 from compute.workload import workload_parse
 from health.adapters import CheckResult
@@ -130,3 +131,37 @@ def test_the_cache_is_safe_across_threads():
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert all(pool.map(churn, range(4)))
+
+
+def test_identity_memo_answers_only_for_the_very_same_sources_and_stays_bounded():
+    memo = IdentityMemo(maxsize=2)
+    sources = ([1, 2],)
+    memo.put(sources, "question", "answer")
+    assert memo.get(sources, "question") == "answer"
+    assert memo.get(([1, 2],), "question") is None  # equal, but not the same object
+    assert memo.get(sources, "another question") is None
+    memo.put(sources, "q2", 2)
+    memo.put(sources, "q3", 3)
+    assert memo.get(sources, "question") is None  # least recently used, evicted
+    assert (memo.get(sources, "q2"), memo.get(sources, "q3")) == (2, 3)
+
+
+@pytest.mark.django_db
+def test_a_repeated_question_reuses_the_advice_and_its_rendering_until_the_registry_changes(runpod_and_vast):
+    first = advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
+    # Another workload with the same analysis (only an asset's name differs) is the same question.
+    with_asset = dict(CHEAPEST_24GB, assets=[{"name": "a.png", "size_mb": 10}])
+    renamed = dict(CHEAPEST_24GB, assets=[{"name": "b.png", "size_mb": 10}])
+    assert advice_create(workload=workload_parse(with_asset), dry_run=True).advice is \
+        advice_create(workload=workload_parse(renamed), dry_run=True).advice
+    again = advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
+    assert again.advice is first.advice
+    assert advice_render(again)["rejected"] is advice_render(first)["rejected"]
+    assert advice_create(workload=workload_parse(CHEAPEST_24GB), prefer_remote=True,
+                         dry_run=True).advice is not first.advice
+
+    provider_update(provider_id="runpod", changes={"meta": {"cost": {"hourly_usd": 0.01}}})
+    changed = advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
+    assert changed.advice is not first.advice
+    assert changed.advice.remote_candidate.candidate.provider.id == "runpod"
+    assert advice_render(changed)["remote_candidate"]["id"] == "runpod"
