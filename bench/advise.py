@@ -7,8 +7,9 @@ Prints wall-clock p50/p95/p99 and CPU-time p50/p95 in milliseconds per candidate
 the CPU time is the advisor's own cost; the wall clock adds waiting for a core). The pure advisor runs over
 synthetic candidates (varied prices, billing increments, VRAM, regions and health) for a mix of workloads; the
 service run creates that many providers inside a transaction that is rolled back, leaving the database as it was,
-and times advice_create twice: with the registry unchanged between calls (the per-process candidate cache serves,
-after one aggregate query) and with a provider rewritten before each call (the candidates are rebuilt every time).
+and times advice_create three ways: a repeated question with the registry unchanged (the per-process advice memo
+answers, after the registry check), a new question each call (the candidate cache serves, the advisor runs), and a
+new question after a provider was rewritten (the candidates are rebuilt every time).
 Targets (issue 3): pure advisor p95 < 5 ms at 1,000 candidates and < 50 ms at 10,000.
 
 --catalog (issue 7) imports every shared SkyPilot catalog (about 2,600 GPU offers) into providers made from the
@@ -29,6 +30,8 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -50,7 +53,7 @@ from catalog.services import offer_catalog_import  # noqa: E402
 from compute.advisor import advise  # noqa: E402
 from compute.selectors import candidate_from_meta  # noqa: E402
 from compute.services import advice_create  # noqa: E402
-from compute.types import Health  # noqa: E402
+from compute.types import Health, WorkloadSpec  # noqa: E402
 from compute.workload import workload_parse  # noqa: E402
 from providers.models import Provider, ProviderKind, ProviderTemplate  # noqa: E402
 
@@ -123,9 +126,15 @@ def bench_pure(count: int, freeze: bool) -> tuple[list[float], list[float]]:
     return timed(lambda i: advise(WORKLOADS[i % len(WORKLOADS)], pool, []), repeats_for(count))
 
 
+def new_question(i: int, workloads=WORKLOADS) -> WorkloadSpec:
+    """Workload i with a runtime no earlier call used: a new analysis, so the advice memo cannot answer."""
+    return replace(workloads[i % len(workloads)], estimated_minutes=Decimal(100_000 + i) / 100)
+
+
 def bench_service(count: int) -> list[tuple[str, tuple[list[float], list[float]]]]:
-    """advice_create over `count` providers: with the registry unchanged between calls (the candidate cache serves),
-    and with one provider rewritten before each call (every call rebuilds the candidates, as before the cache)."""
+    """advice_create over `count` providers: a repeated question (the advice memo answers), a new question each call
+    (the candidate cache serves), and a new question after one provider was rewritten (every call rebuilds the
+    candidates, as before the cache)."""
     rng = random.Random(11)
     with transaction.atomic():
         Provider.objects.bulk_create([
@@ -134,11 +143,13 @@ def bench_service(count: int) -> list[tuple[str, tuple[list[float], list[float]]
             for i in range(count)], batch_size=1000)
         runs = max(20, repeats_for(count) // 5)
         timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), 3)
-        warm = timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), runs)
-        cold = timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), runs,
+        repeated = timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), runs)
+        new = timed(lambda i: advice_create(workload=new_question(i), source="bench"), runs)
+        cold = timed(lambda i: advice_create(workload=new_question(runs + i), source="bench"), runs,
                      before=lambda i: Provider.objects.filter(id="bench-00000").update(updated_at=timezone.now()))
         transaction.set_rollback(True)
-    return [("advice_create() + DB", warm), ("  after a registry write", cold)]
+    return [("advice_create() repeated question", repeated), ("advice_create() new question", new),
+            ("  after a registry write", cold)]
 
 
 CATALOG_FILES = {"lambda": "v8/lambda/vms.csv", "vast": "v8/vast/vms.csv", "paperspace": "v6/paperspace/vms.csv",
@@ -173,13 +184,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http_timed(port: int, token: str, method: str, path: str, body: dict | None, runs: int) -> list[float]:
-    """Wall-clock ms per request over one keep-alive connection, as a client library would hold it."""
+def http_timed(port: int, token: str, method: str, path: str, body, runs: int) -> list[float]:
+    """Wall-clock ms per request over one keep-alive connection, as a client library would hold it.
+
+    `body`: None, a dict, or a function of the request's number giving the dict (a new question each time)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    payload = json.dumps(body) if body is not None else None
     samples = []
     for i in range(runs + 10):
+        document = body(i) if callable(body) else body
+        payload = json.dumps(document) if document is not None else None
         start = time.perf_counter()
         conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
@@ -226,14 +240,17 @@ def bench_catalog(runs: int) -> None:
         with CaptureQueriesContext(connection) as queries:
             advice_create(workload=workload, dry_run=True)
         print(f"  {'what':<44} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}")
-        wall, _ = timed(lambda i: advice_create(workload=workload, dry_run=True), runs)
-        statements = [q["sql"] for q in queries if not q["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
-        print_row("advice_create() in-process", wall, f"{len(statements)} queries per call (+ BEGIN/COMMIT)")
+        wall, _ = timed(lambda i: advice_create(workload=new_question(i, [workload]), dry_run=True), runs)
+        print_row("advice_create() in-process, new question", wall, f"{len(queries)} queries per call")
         port = free_port()
         server = gunicorn_start(port)
         try:
-            body = {"workload": CHEAPEST_24GB, "dry_run": True}
-            print_row("HTTP POST /compute/advise (gunicorn, 2 workers)",
+            def body(i: int) -> dict:  # a new question each time, so the advisor runs (no memo)
+                minutes = CHEAPEST_24GB["requirements"]["estimated_minutes"] + (i + 1) / 100
+                return {"workload": {**CHEAPEST_24GB, "requirements": {**CHEAPEST_24GB["requirements"],
+                                                                        "estimated_minutes": minutes}},
+                        "dry_run": True}
+            print_row("HTTP POST /compute/advise, new question",
                       http_timed(port, token, "POST", "/compute/advise", body, runs))
             print_row("HTTP GET /api/offers/?min_vram_gb=24&gpu_count=1",
                       http_timed(port, token, "GET", "/api/offers/?min_vram_gb=24&gpu_count=1&limit=1", None, runs))
@@ -264,7 +281,7 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; {existing} remote providers "
           "already registered (added to every service run)")
-    print(f"{'candidates':>10}  {'what':<24} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}   "
+    print(f"{'candidates':>10}  {'what':<34} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}   "
           f"{'cpu p50':>8}  {'cpu p95':>8}")
     for count in args.sizes:
         rows = [("advise() pure" + (" gc-frozen" if args.gc_freeze else ""), bench_pure(count, args.gc_freeze))]
@@ -273,7 +290,7 @@ def main() -> None:
         for what, (wall, cpu) in rows:
             p50, p95, p99 = percentiles(wall)
             cpu50, cpu95, _ = percentiles(cpu)
-            print(f"{count:>10,}  {what:<24} {len(wall):>5}  {p50:>8.3f}  {p95:>8.3f}  {p99:>8.3f}   "
+            print(f"{count:>10,}  {what:<34} {len(wall):>5}  {p50:>8.3f}  {p95:>8.3f}  {p99:>8.3f}   "
                   f"{cpu50:>8.3f}  {cpu95:>8.3f}", flush=True)
 
 if __name__ == "__main__":

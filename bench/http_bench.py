@@ -1,8 +1,11 @@
 """Over HTTP: POST /compute/advise against the trivial GET /api/ping, same stack, same run, at 1, 8 and 32 clients.
 
 The ratio advise/ping at equal concurrency is the advisor's own cost above the framework's floor (token auth, DRF,
-JSON rendering, one gunicorn round trip). Peak worker RSS is sampled throughout; first vs last shows whether memory
-stays flat.
+JSON rendering, one gunicorn round trip). Advise is loaded twice: `advise` repeats one question, as a scheduler
+submitting the same kind of job does, so it is answered from the per-process advice memo (compute/services.py) and
+pays for the request, the registry check and the job-summary insert; `advise-new` asks a question no worker has seen
+on every request (the estimated minutes change each time), so the advisor runs over all 1,000 providers and the
+answer is rendered afresh. Peak worker RSS is sampled throughout; first vs last shows whether memory stays flat.
 
     DATABASE_URL=postgres://… python -m bench.http_bench [--providers 1000] [--duration 10]
 """
@@ -23,6 +26,18 @@ ADVISE_WORKLOAD = {
     "budget": {"limit_usd": 20, "mode": "balanced"},
 }
 CONCURRENCY = (1, 8, 32)
+QUESTIONS_PER_ROW = 20_000  # more than a 10 s row sends; beyond that they recur 20,000 apart (the memo keeps 32)
+
+
+def distinct_bodies(row: int) -> list[bytes]:
+    """The same job with a different estimated runtime each time (a new analysis, so a new question); each row of
+    the table gets questions of its own."""
+    bodies = []
+    for i in range(row * QUESTIONS_PER_ROW, (row + 1) * QUESTIONS_PER_ROW):
+        workload = json.loads(json.dumps(ADVISE_WORKLOAD))
+        workload["requirements"]["estimated_minutes"] = 60 + i / 100
+        bodies.append(json.dumps(workload).encode())
+    return bodies
 
 
 def endpoint_probe(service: Service, path: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -40,10 +55,11 @@ def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
     rows, notes = [], []
     advise_body = json.dumps(ADVISE_WORKLOAD).encode()
     with Service(providers=providers) as service:
-        targets = [("ping", "/api/ping", "GET", b"")]
+        targets = [("ping", "/api/ping", "GET", [b""])]
         status, answer = endpoint_probe(service, "/compute/advise", advise_body)
         if 200 <= status < 300:
-            targets.append(("advise", "/compute/advise", "POST", advise_body))
+            targets.append(("advise", "/compute/advise", "POST", [advise_body]))
+            targets.append(("advise-new", "/compute/advise", "POST", None))
             # What each advise answer weighs, by top-level key: rendering it is part of the cost measured below.
             sizes = {key: len(json.dumps(value, separators=(",", ":")))
                      for key, value in json.loads(answer).items()}
@@ -52,24 +68,26 @@ def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
         else:
             notes.append(f"POST /compute/advise answered {status} ({answer[:120]!r}); advise not measured")
         headers = dict(service.auth_headers, **{"Content-Type": "application/json"})
-        for name, path, method, body in targets:
-            run_load(service.base_url + path, method=method, body=body, headers=headers, concurrency=8,
-                     duration_s=warmup_s)
+        for name, path, method, bodies in targets:
+            run_load(service.base_url + path, method=method, bodies=bodies or distinct_bodies(len(CONCURRENCY)),
+                     headers=headers, concurrency=8, duration_s=warmup_s)
         sampler = service.memory_sampler()
         by_case = {}
-        for clients in CONCURRENCY:
-            for name, path, method, body in targets:
-                result = run_load(service.base_url + path, method=method, body=body, headers=headers,
-                                  concurrency=clients, duration_s=duration_s).summary()
+        for row, clients in enumerate(CONCURRENCY):
+            for name, path, method, bodies in targets:
+                result = run_load(service.base_url + path, method=method, bodies=bodies or distinct_bodies(row),
+                                  headers=headers, concurrency=clients, duration_s=duration_s).summary()
                 by_case[(name, clients)] = result
-                rows.append({"case": f"{method} {path} c={clients}", "providers": providers,
+                label = f"{method} {path}" + (" (new question each time)" if name == "advise-new" else "")
+                rows.append({"case": f"{label} c={clients}", "providers": providers,
                              "rps": result["throughput_rps"], "p50_ms": result["p50_ms"],
                              "p95_ms": result["p95_ms"], "p99_ms": result["p99_ms"], "errors": result["errors"]})
         memory = sampler.stop()
-    for clients in CONCURRENCY:
-        if ("advise", clients) in by_case:
-            ratio = by_case[("advise", clients)]["throughput_rps"] / by_case[("ping", clients)]["throughput_rps"]
-            rows.append({"case": f"advise/ping throughput c={clients}", "ratio": round(ratio, 3)})
+    for name in ("advise", "advise-new"):
+        for clients in CONCURRENCY:
+            if (name, clients) in by_case:
+                ratio = by_case[(name, clients)]["throughput_rps"] / by_case[("ping", clients)]["throughput_rps"]
+                rows.append({"case": f"{name}/ping throughput c={clients}", "ratio": round(ratio, 3)})
     rows.append({"case": "gunicorn worker RSS during the run", **memory})
     return emit("http", rows, notes, workers=2, duration_s=duration_s)
 

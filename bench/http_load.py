@@ -9,10 +9,12 @@ budget, whichever comes first; every request also has its own timeout, so a wedg
 """
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -129,15 +131,17 @@ def build_request(url: str, *, method: str = "GET", body: bytes = b"", headers: 
 
 async def run_load_async(url: str, *, method: str = "GET", body: bytes = b"", headers: dict[str, str] | None = None,
                          concurrency: int = 1, duration_s: float | None = None, max_requests: int | None = None,
-                         timeout_s: float = 10.0, on_response=None) -> LoadResult:
+                         timeout_s: float = 10.0, on_response=None, bodies: Sequence[bytes] = ()) -> LoadResult:
     """Drive `concurrency` closed-loop clients until `duration_s` passes or `max_requests` were sent.
 
-    `on_response(status, body)` (optional) sees every answer, e.g. to count the job ids a soak created.
+    `on_response(status, body)` (optional) sees every answer, e.g. to count the job ids a soak created. `bodies`
+    (optional, instead of `body`): the requests take these in turn, e.g. to ask a question no cache has seen.
     """
     if duration_s is None and max_requests is None:
         raise ValueError("give duration_s or max_requests: the load must stop by itself")
     parts = urlsplit(url)
-    payload = build_request(url, method=method, body=body, headers=headers)
+    payloads = [build_request(url, method=method, body=each, headers=headers) for each in bodies or [body]]
+    turn = itertools.count()
     result = LoadResult(concurrency=concurrency)
     budget = [max_requests if max_requests is not None else math.inf]
     start = time.perf_counter()
@@ -149,6 +153,7 @@ async def run_load_async(url: str, *, method: str = "GET", body: bytes = b"", he
             budget[0] -= 1
             sent = time.perf_counter()
             try:
+                payload = payloads[next(turn) % len(payloads)]
                 status, answer = await asyncio.wait_for(connection.request(payload), timeout_s)
             except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
                 result.failures[type(exc).__name__] += 1

@@ -449,7 +449,7 @@ def _reason(advice: Advice, *, has_local_gpus: bool, candidates_count: int) -> s
         sentences.append(f"Run remotely on {remote_text}, because {why}.")
     elif choice == Choice.GPU:
         sentences.append(f"Run on the local GPU {local_candidate.name} ({local_candidate.host} #{local_candidate.index}"
-                         f", {local_candidate.usable_gb or 0:g} GB usable) at no cost.")
+                         f", {round(local_candidate.usable_gb or 0, 1):g} GB usable) at no cost.")
     elif advice.hardware_override:
         sentences.append("Run on CPU because the caller overrode the hardware choice"
                          + (f"; the remote fallback is {remote_text}." if remote_text else "."))
