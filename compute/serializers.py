@@ -294,11 +294,17 @@ def _candidate(scored: ScoredCandidate) -> dict:
 
 
 def _rejection(rejection: Rejection) -> dict:
-    candidate = rejection.candidate
-    return {"id": str(candidate.provider.id), "name": str(candidate.provider.name),
-            "offer_id": str(candidate.offer.offer_id), "code": str(rejection.code), "codes": _texts(rejection.codes),
-            "message": rejection.message, "cost": _maybe(_cost, rejection.cost),
-            "estimated_cost": rejection.cost.display if rejection.cost is not None else None}
+    candidate, cost = rejection.candidate, rejection.cost
+    return {"id": candidate.provider.id, "name": candidate.provider.name, "offer_id": candidate.offer.offer_id,
+            "code": rejection.code.value, "codes": _codes(rejection.codes), "message": rejection.message,
+            "cost": None if cost is None else _shared_cost(cost),
+            "estimated_cost": None if cost is None else cost.display}
+
+
+# A large registry rejects hundreds of candidates per advice, mostly with the same few reasons and prices; these
+# renderings are shared between entries (and answers), so nothing may change them.
+_codes = functools.lru_cache(maxsize=512)(_texts)
+_shared_cost = functools.lru_cache(maxsize=4096)(_cost)
 
 
 def _local_gpu(gpu: LocalGpu) -> dict:

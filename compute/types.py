@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class BudgetMode(StrEnum):
@@ -266,12 +266,32 @@ class Rejection(NamedTuple):
 
     @property
     def message(self) -> str:
-        candidate = self.candidate
+        return self.template.format_map(_MessageFields(self))
+
+
+class _MessageFields(dict):
+    """The candidate's side of a rejection message, each field computed only if the template asks for it: most
+    templates name the provider and nothing else, and an advice over a large registry fills in hundreds."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(name=rejection.candidate.provider.name)
+        self.rejection = rejection
+
+    def __missing__(self, key: str) -> Any:
+        candidate, cost = self.rejection.candidate, self.rejection.cost
         offer = candidate.offer
-        return self.template.format(name=candidate.provider.name, vram=offer.vram_gb or 0, gpus=offer.gpu_count,
-                                    total_vram=(offer.vram_gb or 0) * offer.gpu_count,
-                                    regions=", ".join(candidate.regions) or "no stated region",
-                                    cost=self.cost.display if self.cost else "")
+        match key:
+            case "vram":
+                return offer.vram_gb or 0
+            case "gpus":
+                return offer.gpu_count
+            case "total_vram":
+                return (offer.vram_gb or 0) * offer.gpu_count
+            case "regions":
+                return ", ".join(candidate.regions) or "no stated region"
+            case "cost":
+                return cost.display if cost else ""
+        raise KeyError(key)
 
 
 @dataclass(frozen=True, slots=True)
