@@ -67,12 +67,18 @@ class IdentityMemo:
     `get(sources, key)` answers only when the entry was stored with the very same `sources` objects (`is`), so an
     id() reused after a source was freed can never return a stale value; the entry keeps its sources alive until it
     is evicted. `key` holds whatever else the value depends on, by value (it must be hashable).
+
+    A value is kept from the second time it is `put` (a doorkeeper of recently seen keys): an answer is large, and
+    keeping every one-off answer would only churn the LRU and make the garbage collector walk answers nobody asks
+    for again.
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, *, seen_size: int = 1024) -> None:
         self.maxsize = maxsize
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, tuple[tuple, Any]] = OrderedDict()
+        self._seen: OrderedDict[Hashable, None] = OrderedDict()
+        self._seen_size = seen_size
 
     def get(self, sources: tuple, key: Hashable = None) -> Any | None:
         full_key = (*map(id, sources), key)
@@ -84,8 +90,14 @@ class IdentityMemo:
             return entry[1]
 
     def put(self, sources: tuple, key: Hashable, value: Any) -> None:
+        full_key = (*map(id, sources), key)
         with self._lock:
-            full_key = (*map(id, sources), key)
+            if full_key not in self._seen:
+                self._seen[full_key] = None
+                while len(self._seen) > self._seen_size:
+                    self._seen.popitem(last=False)
+                return
+            del self._seen[full_key]
             self._entries[full_key] = (sources, value)
             self._entries.move_to_end(full_key)
             while len(self._entries) > self.maxsize:

@@ -133,34 +133,43 @@ def test_the_cache_is_safe_across_threads():
         assert all(pool.map(churn, range(4)))
 
 
-def test_identity_memo_answers_only_for_the_very_same_sources_and_stays_bounded():
-    memo = IdentityMemo(maxsize=2)
+def test_identity_memo_keeps_what_is_asked_twice_for_the_very_same_sources_and_stays_bounded():
+    memo = IdentityMemo(maxsize=2, seen_size=3)
     sources = ([1, 2],)
+    memo.put(sources, "question", "answer")
+    assert memo.get(sources, "question") is None  # asked once: not kept
     memo.put(sources, "question", "answer")
     assert memo.get(sources, "question") == "answer"
     assert memo.get(([1, 2],), "question") is None  # equal, but not the same object
     assert memo.get(sources, "another question") is None
-    memo.put(sources, "q2", 2)
-    memo.put(sources, "q3", 3)
+    for key in ("q2", "q3", "q2", "q3"):
+        memo.put(sources, key, key)
     assert memo.get(sources, "question") is None  # least recently used, evicted
-    assert (memo.get(sources, "q2"), memo.get(sources, "q3")) == (2, 3)
+    assert (memo.get(sources, "q2"), memo.get(sources, "q3")) == ("q2", "q3")
+    for key in ("a", "b", "c", "d", "a"):  # the doorkeeper is bounded too: "a" was forgotten
+        memo.put(sources, key, key)
+    assert memo.get(sources, "a") is None
 
 
 @pytest.mark.django_db
 def test_a_repeated_question_reuses_the_advice_and_its_rendering_until_the_registry_changes(runpod_and_vast):
+    advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)  # asked once: remembered, not kept
     first = advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
     # Another workload with the same analysis (only an asset's name differs) is the same question.
     with_asset = dict(CHEAPEST_24GB, assets=[{"name": "a.png", "size_mb": 10}])
     renamed = dict(CHEAPEST_24GB, assets=[{"name": "b.png", "size_mb": 10}])
+    advice_create(workload=workload_parse(with_asset), dry_run=True)
     assert advice_create(workload=workload_parse(with_asset), dry_run=True).advice is \
         advice_create(workload=workload_parse(renamed), dry_run=True).advice
     again = advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
     assert again.advice is first.advice
+    advice_render(first)  # rendered once: remembered, not kept
     assert advice_render(again)["rejected"] is advice_render(first)["rejected"]
     assert advice_create(workload=workload_parse(CHEAPEST_24GB), prefer_remote=True,
                          dry_run=True).advice is not first.advice
 
     provider_update(provider_id="runpod", changes={"meta": {"cost": {"hourly_usd": 0.01}}})
+    advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
     changed = advice_create(workload=workload_parse(CHEAPEST_24GB), dry_run=True)
     assert changed.advice is not first.advice
     assert changed.advice.remote_candidate.candidate.provider.id == "runpod"
