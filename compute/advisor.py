@@ -137,7 +137,13 @@ Priced = tuple[Candidate, Decimal, Decimal]
 def advise(workload: WorkloadSpec, candidates: Sequence[Candidate], local_gpus: Sequence[LocalGpu], *,
            prefer_remote: bool = False, hardware_override: bool = False) -> Advice:
     """Analyse the workload, reject what cannot run it, rank the rest by the budget mode and choose gpu/remote/cpu."""
-    analysis = workload_analyse(workload)
+    return advise_analysed(workload_analyse(workload), candidates, local_gpus, prefer_remote=prefer_remote,
+                           hardware_override=hardware_override)
+
+
+def advise_analysed(analysis: WorkloadAnalysis, candidates: Sequence[Candidate], local_gpus: Sequence[LocalGpu], *,
+                    prefer_remote: bool = False, hardware_override: bool = False) -> Advice:
+    """`advise` for a workload already analysed: the advice depends on the workload only through its analysis."""
     runtime = analysis.expected_runtime_minutes
     checks = _Eligibility(analysis)
     templates = _rejection_templates(analysis)

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from catalog.selectors import OfferNeed
 from comfyvn_site.exceptions import Conflict
-from compute.advisor import advise, workload_analyse
+from compute.advisor import advise_analysed, workload_analyse
 from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
 from compute.selectors import advice_candidates_list
@@ -21,8 +21,8 @@ from gpu import selectors as gpu_selectors
 from gpu.types import GpuDevice
 
 MIB_PER_GB = 1024
-# The advisor is pure and reads the workload only through its analysis, so the same question over the same candidate
-# tuple (advice_candidates_list hands out one object until the registry changes) has the same answer. Schedulers ask
+# The advisor is pure, so the same question (analysis, local GPUs, flags) over the same candidate tuple
+# (advice_candidates_list hands out one object until the registry changes) has the same answer. Schedulers ask
 # the same few questions over and over; each answer holds one rejection per ineligible candidate, so few are kept.
 _ADVICE = IdentityMemo(maxsize=32)
 
@@ -61,8 +61,8 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     question = (analysis, local_gpus, prefer_remote, hardware_override)
     advice = _ADVICE.get((candidates,), question)
     if advice is None:
-        advice = advise(workload, candidates, local_gpus, prefer_remote=prefer_remote,
-                        hardware_override=hardware_override)
+        advice = advise_analysed(analysis, candidates, local_gpus, prefer_remote=prefer_remote,
+                                 hardware_override=hardware_override)
         _ADVICE.put((candidates,), question, advice)
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
     # Field validation only: every value is built here from the request user and the advisor's output, and the
