@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from queue import Empty, Queue
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -77,6 +78,8 @@ def _probe(provider: Provider) -> CheckResult:
         return CheckResult(exc.status, exc.detail, exc.http_status)
     except (ValueError, TypeError) as exc:
         return CheckResult(HealthStatus.MISCONFIGURED, f"provider settings are invalid ({type(exc).__name__})")
+    except SoftTimeLimitExceeded:
+        raise  # the task's time limit, not an adapter bug: check_provider records it as a timeout
     except Exception as exc:  # noqa: BLE001 - an adapter bug must become an 'error' row, not kill the sweep
         # Only the exception type is logged: messages from HTTP/SSH libraries can quote request data.
         logger.error("health adapter %s failed for %s: %s", provider.service, provider.id, type(exc).__name__)

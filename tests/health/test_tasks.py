@@ -138,3 +138,17 @@ def test_advise_answers_200_while_the_broker_is_down(user_client, templates, bro
     response = user_client.post(reverse("compute:advise"), body, format="json")
     assert response.status_code == 200, response.content
     assert time.monotonic() - started < 5
+
+
+def test_the_soft_time_limit_inside_an_adapter_is_recorded_as_a_timeout(monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from health import services
+
+    def out_of_time(target, client):
+        raise SoftTimeLimitExceeded()
+
+    ProviderFactory(id="slow", service="runpod")
+    monkeypatch.setitem(services.ADAPTERS, "runpod", out_of_time)
+    tasks.check_provider.apply(args=["slow"])
+    assert list(HealthCheck.objects.values_list("status", "detail")) == [("timeout", "task time limit reached")]
