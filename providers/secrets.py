@@ -6,12 +6,14 @@ as a credential (the django-fernet-encrypted-fields trap in reliability.md findi
 """
 import json
 import os
+import re
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 from comfyvn_site.exceptions import SecretsKeyError
+from providers.validation import RESERVED_ENV_PATTERN
 
 
 @cache
@@ -62,7 +64,10 @@ def is_env_reference(value) -> bool:
 
 
 def resolve_secret(value) -> str | None:
-    """A usable credential: the literal, or the referenced variable's value (None when unset)."""
+    """A usable credential: the literal, or the referenced variable's value (None when unset, or when it names one
+    of the service's own settings: references stored before that was refused must not send them either)."""
     if is_env_reference(value):
+        if re.match(RESERVED_ENV_PATTERN, value["env"]):
+            return None
         return os.environ.get(value["env"]) or None
     return value

@@ -14,6 +14,10 @@ from jsonschema import Draft202012Validator
 
 MAX_URL_LENGTH = 2048
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# The service's own settings (comfyvn_site/settings): an env reference naming one would let whoever edits a provider
+# send the server's secret key or database password to the provider's base_url with the next health check.
+RESERVED_ENV_PATTERN = (r"^(SECRET_KEY|DATABASE_URL|CACHE_URL|ALLOWED_HOSTS|CSRF_TRUSTED_ORIGINS|DEBUG|LOG_LEVEL|"
+                        r"CONN_MAX_AGE|NUM_PROXIES|SENTRY_DSN|(COMFYVN|DJANGO|CELERY|HEALTH|GPU|SECURE)_[A-Z0-9_]*)$")
 
 _NUMBER = {"type": ["number", "null"], "minimum": 0}
 _FLAG = {"type": "boolean"}
@@ -42,7 +46,7 @@ META_SCHEMA = {
 }
 ENV_REFERENCE_SCHEMA = {
     "type": "object",
-    "properties": {"env": {"type": "string", "pattern": ENV_NAME_PATTERN}},
+    "properties": {"env": {"type": "string", "pattern": ENV_NAME_PATTERN, "not": {"pattern": RESERVED_ENV_PATTERN}}},
     "required": ["env"],
     "additionalProperties": False,
 }
@@ -63,6 +67,8 @@ def _rule(error) -> str:
     if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
                    "minItems", "maxItems", "pattern", "enum", "const"):
         return f"fails {keyword} {expected!r}"
+    if keyword == "not" and expected == {"pattern": RESERVED_ENV_PATTERN}:
+        return "names one of the service's own settings, which is never a provider credential"
     return f"fails the '{keyword}' rule"
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 
 from comfyvn_site.exceptions import Conflict, ImportInvalid, ProviderNotFound, ProviderProtected, SecretExportForbidden
 from providers.models import Provider
-from providers.secrets import decrypt_secrets
+from providers.secrets import decrypt_secrets, resolve_secret
 from providers.services import (
     provider_create,
     provider_export,
@@ -268,3 +268,16 @@ def test_reimporting_the_same_entry_rewrites_nothing(templates):
     after = Provider.objects.get(id="rp")
     assert after.name == "Renamed" and after.updated_at > before["updated_at"]
     assert after.secrets_ciphertext == before["secrets_ciphertext"]
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "COMFYVN_SECRETS_KEY", "CELERY_BROKER_URL"])
+def test_an_env_reference_may_not_name_the_services_own_settings(templates, name, monkeypatch):
+    monkeypatch.setenv(name, "the-server-secret")
+    with pytest.raises(ValidationError) as refused:
+        provider_create(template_id="runpod", provider_id="rp", config={"api_key": {"env": name}})
+    assert "the service's own settings" in str(refused.value) and "the-server-secret" not in str(refused.value)
+    assert not Provider.objects.filter(id="rp").exists()
+    # A reference stored before this rule existed resolves to nothing, so a health check never sends it.
+    assert resolve_secret({"env": name}) is None
+    monkeypatch.setenv("TEST_RUNPOD_KEY", "sk-operator")
+    assert resolve_secret({"env": "TEST_RUNPOD_KEY"}) == "sk-operator"
