@@ -11,8 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.importers import catalog_file_version, catalog_text
-from catalog.selectors import OfferFilters, catalog_provider_get, gpu_summary_list, offer_list
+from catalog.selectors import OfferFilters, gpu_summary_list, offer_list
 from catalog.services import PARSERS, offer_catalog_import
+from providers.selectors import provider_get
 
 
 class OfferFilterSerializer(serializers.Serializer):
@@ -123,7 +124,7 @@ class OfferCatalogImportApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request, provider_id):
-        provider = catalog_provider_get(provider_id=provider_id)
+        provider = provider_get(provider_id=provider_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data

@@ -7,8 +7,6 @@ from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Min, 
 
 from catalog.gpus import gpu_canonical
 from catalog.models import Offer
-from comfyvn_site.exceptions import ProviderNotFound
-from providers.models import Provider
 
 
 @dataclass(frozen=True)
@@ -133,11 +131,3 @@ def offers_for_advice(*, provider_ids: list[str], need: OfferNeed, per_provider:
         biggest = Offer.objects.filter(provider_id=provider_id).order_by("-vram_per_gpu_gb", "hourly_usd", "id")
         largest |= Q(pk__in=biggest.values("pk")[:1])
     return fitting + list(Offer.objects.filter(largest).order_by("provider_id"))
-
-
-def catalog_provider_get(*, provider_id: str) -> Provider:
-    """The registry provider an import targets, or ProviderNotFound (404)."""
-    provider = Provider.objects.filter(pk=provider_id).first()
-    if provider is None:
-        raise ProviderNotFound(f"No provider '{provider_id}' in the registry.", extra={"id": provider_id})
-    return provider

@@ -10,13 +10,16 @@ from django.utils import timezone
 from gpu import models
 from gpu.discovery import system_probe
 from gpu.types import GpuDevice, GpuListing, InventoryDevice, RemoteDevice
-from providers.models import Provider, ProviderKind
+from providers.models import ProviderKind
+from providers.selectors import provider_list
 
 
 def _fresh_since(now: datetime | None) -> datetime:
     return (now or timezone.now()) - timedelta(seconds=settings.GPU_STALE_AFTER_SECONDS)
 
 
+# What a remote entry of the listing shows (credentials and config are never loaded for it).
+_REMOTE_FIELDS = ("id", "name", "service", "active", "last_health", "last_checked_at", "priority")
 _ADVICE_FIELDS = ("host__hostname", "index", "uuid", "name", "memory_total_mb", "memory_free_mb", "utilization_pct",
                   "temperature_c", "reported_at")
 
@@ -77,7 +80,7 @@ def gpu_listing_get(*, now: datetime | None = None) -> GpuListing:
             stale=stale, reported_at=gpu.reported_at) for gpu in host.devices.all())
     remote = [RemoteDevice(id=f"remote:{p.id}", provider_id=p.id, name=p.name, service=p.service, active=p.active,
                            available=p.available, health_state=p.health_state, last_checked_at=p.last_checked_at)
-              for p in Provider.objects.filter(kind=ProviderKind.REMOTE).order_by("priority", "id")]
+              for p in provider_list().filter(kind=ProviderKind.REMOTE).only(*_REMOTE_FIELDS)]
     snapshot = system_probe().probe()
     return GpuListing(
         devices=devices,

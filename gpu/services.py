@@ -55,7 +55,7 @@ def _inventory_apply(*, hostname: str, snapshot: SystemSnapshot, now: datetime) 
         device.memory_free_mb = min(gpu.memory_free_mb, gpu.memory_total_mb)
         device.utilization_pct, device.temperature_c = gpu.utilization_pct, gpu.temperature_c
         device.reported_at = now
-        device.full_clean(validate_unique=False, validate_constraints=False)
+        device.full_clean(exclude=["host"], validate_unique=False, validate_constraints=False)  # host upserted above
         device.save()
     return host
 
