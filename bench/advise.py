@@ -24,12 +24,9 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import closing
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -41,13 +38,15 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from bench.catalog_import import FILES as CATALOG_FILES  # noqa: E402
+from bench.catalog_import import catalog_dir  # noqa: E402
+from bench.server import free_port, gunicorn_start, gunicorn_stop, wait_ready  # noqa: E402
 from catalog.importers import catalog_text  # noqa: E402
 from catalog.services import offer_catalog_import  # noqa: E402
 from compute.advisor import advise  # noqa: E402
@@ -162,15 +161,8 @@ def bench_service(count: int) -> list[tuple[str, tuple[list[float], list[float]]
             ("  after a registry write", cold)]
 
 
-CATALOG_FILES = {"lambda": "v8/lambda/vms.csv", "vast": "v8/vast/vms.csv", "paperspace": "v6/paperspace/vms.csv",
-                 "runpod": "v7/runpod/vms.csv", "azure": "v6/azure/vms.csv"}
 CHEAPEST_24GB = {"requirements": {"type": "cg_batch", "min_vram_gb": 24, "estimated_minutes": 60},
                  "budget": {"mode": "cost_saver"}}
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def catalog_dir() -> Path:
-    return Path(os.environ.get("COMFYVN_CATALOG_DIR") or Path(settings.BASE_DIR).parent / "shared/catalogs/skypilot")
 
 
 def catalog_seed() -> list[Provider]:
@@ -186,12 +178,6 @@ def catalog_seed() -> list[Provider]:
         offer_catalog_import(provider=provider, file=catalog_text((catalog_dir() / relative).read_bytes()),
                              source_version="bench")
     return providers
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_timed(port: int, token: str, method: str, path: str, body, runs: int) -> list[float]:
@@ -214,19 +200,6 @@ def http_timed(port: int, token: str, method: str, path: str, body, runs: int) -
             samples.append((time.perf_counter() - start) * 1000)
     conn.close()
     return samples
-
-
-def gunicorn_start(port: int) -> subprocess.Popen:
-    server = subprocess.Popen([str(GUNICORN), "comfyvn_site.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                               "--log-level", "warning"], cwd=settings.BASE_DIR, env=dict(os.environ))
-    for _ in range(100):
-        try:
-            with closing(socket.create_connection(("127.0.0.1", port), timeout=0.2)):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
 def print_row(what: str, wall: list[float], extra: str = "") -> None:
@@ -253,8 +226,9 @@ def bench_catalog(runs: int) -> None:
         wall, _ = timed(lambda i: advice_create(workload=new_question(i, [workload]), dry_run=True), runs)
         print_row("advice_create() in-process, new question", wall, f"{len(queries)} queries per call")
         port = free_port()
-        server = gunicorn_start(port)
+        server = gunicorn_start(database_url=os.environ["DATABASE_URL"], port=port)
         try:
+            wait_ready(server, f"http://127.0.0.1:{port}", workers=2)
             def body(i: int) -> dict:  # a new question each time, so the advisor runs (no memo)
                 minutes = CHEAPEST_24GB["requirements"]["estimated_minutes"] + (i + 1) / 100
                 return {"workload": {**CHEAPEST_24GB, "requirements": {**CHEAPEST_24GB["requirements"],
@@ -265,8 +239,7 @@ def bench_catalog(runs: int) -> None:
             print_row("HTTP GET /api/offers/?min_vram_gb=24&gpu_count=1",
                       http_timed(port, token, "GET", "/api/offers/?min_vram_gb=24&gpu_count=1&limit=1", None, runs))
         finally:
-            server.terminate()
-            server.wait(10)
+            gunicorn_stop(server)
     finally:
         for provider in providers:
             provider.delete()

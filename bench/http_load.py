@@ -140,6 +140,8 @@ async def run_load_async(url: str, *, method: str = "GET", body: bytes = b"", he
     if duration_s is None and max_requests is None:
         raise ValueError("give duration_s or max_requests: the load must stop by itself")
     parts = urlsplit(url)
+    if parts.hostname not in {"127.0.0.1", "::1", "localhost"}:
+        raise ValueError(f"load is only ever sent to this machine (loopback), not {parts.hostname!r}")
     payloads = [build_request(url, method=method, body=each, headers=headers) for each in bodies or [body]]
     turn = itertools.count()
     result = LoadResult(concurrency=concurrency)

@@ -16,13 +16,14 @@ import urllib.request
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 SOCKET_DIR = Path("/var/run/postgresql")
+LOOPBACK_HOSTS = {None, "127.0.0.1", "localhost", "::1"}  # None: a Unix socket
 
 
 def free_port() -> int:
@@ -50,6 +51,9 @@ def bench_database_url(url: str) -> str:
     parts = urlsplit(local_socket_url(url))
     if not parts.scheme.startswith("postgres"):
         raise SystemExit(f"benchmarks need PostgreSQL; DATABASE_URL is {parts.scheme or 'unset'}")
+    hosts = {parts.hostname, *(h for h in parse_qs(parts.query).get("host", []) if not h.startswith("/"))}
+    if not hosts <= LOOPBACK_HOSTS:  # a run creates and force-drops a database: never on another machine
+        raise SystemExit("benchmarks need a PostgreSQL on this machine (loopback or its Unix socket)")
     return urlunsplit(parts._replace(path=parts.path + "_bench"))
 
 
