@@ -20,6 +20,7 @@ from health.adapters import ADAPTERS, CheckFailed, CheckResult, ProviderTarget
 from health.models import CheckTrigger, HealthCheck, HealthStatus
 from providers.models import Provider
 from providers.secrets import decrypt_secrets, resolve_secret
+from providers.selectors import provider_get
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +90,7 @@ def _probe(provider: Provider) -> CheckResult:
 @transaction.atomic
 def health_check_record(*, provider_id: str, result: CheckResult, trigger: str) -> HealthCheck:
     """Store one check and update the provider's health fields under a row lock (two workers may race)."""
-    provider = Provider.objects.select_for_update().filter(pk=provider_id).first()
-    if provider is None:
-        raise ProviderNotFound(f"Provider '{provider_id}' does not exist.")
+    provider = provider_get(provider_id=provider_id, queryset=Provider.objects.select_for_update())
     now = timezone.now()
     check = HealthCheck(provider=provider, service=provider.service, status=result.status,
                         latency_ms=result.latency_ms, http_status=result.http_status, detail=result.detail[:200],
@@ -128,9 +127,7 @@ def provider_health_check(*, provider_id: str, trigger: str = CheckTrigger.MANUA
     Raises Conflict when a check of the same provider is already running. With `retry_transient`, a network
     failure raises TransientCheckError without recording, so the task's retry makes the one recorded row.
     """
-    provider = Provider.objects.filter(pk=provider_id).first()
-    if provider is None:
-        raise ProviderNotFound(f"Provider '{provider_id}' does not exist.")
+    provider = provider_get(provider_id=provider_id)
     with _provider_lock(provider_id) as acquired:
         if not acquired:
             raise Conflict(f"A health check of '{provider_id}' is already running.", code="check_running")
@@ -216,8 +213,7 @@ def health_sweep_run(*, provider_ids: list[str] | None = None, trigger: str = Ch
 
 def provider_health_check_enqueue(*, provider_id: str) -> None:
     """Queue a check for the worker once the surrounding transaction commits; a broken broker is a fast 503."""
-    if not Provider.objects.filter(pk=provider_id).exists():
-        raise ProviderNotFound(f"Provider '{provider_id}' does not exist.")
+    provider_get(provider_id=provider_id, queryset=Provider.objects.only("id"))
     transaction.on_commit(lambda: _publish_check(provider_id))
 
 

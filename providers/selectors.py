@@ -13,8 +13,9 @@ def provider_list(*, active: bool | None = None) -> QuerySet[Provider]:
     return providers
 
 
-def provider_get(*, provider_id: str) -> Provider:
-    provider = Provider.objects.filter(id=provider_id).first()
+def provider_get(*, provider_id: str, queryset: QuerySet[Provider] | None = None) -> Provider:
+    """One provider, or ProviderNotFound (404); `queryset` narrows the read (row lock, fewer columns)."""
+    provider = (Provider.objects.all() if queryset is None else queryset).filter(id=provider_id).first()
     if provider is None:
         raise ProviderNotFound(f"No provider with id '{provider_id}'.", extra={"id": provider_id})
     return provider

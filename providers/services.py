@@ -89,9 +89,8 @@ def local_provider_ensure() -> Provider | None:
     template = ProviderTemplate.objects.filter(id=LOCAL_PROVIDER_ID).first()
     if template is None or Provider.objects.filter(id=LOCAL_PROVIDER_ID).exists():
         return None
-    provider = Provider(id=LOCAL_PROVIDER_ID, name=template.name, kind=ProviderKind.LOCAL, service=template.service,
-                        base_url=template.base_url, priority=template.priority, meta=dict(template.meta),
-                        template=template)
+    provider = _provider_new(LOCAL_PROVIDER_ID, template)
+    provider.kind, provider.template = ProviderKind.LOCAL, template
     provider.full_clean()
     provider.save()
     return provider
@@ -302,8 +301,8 @@ def provider_register(*, definition: dict, dry_run: bool = False) -> tuple[Provi
 def provider_update(*, provider_id: str, changes: dict) -> Provider:
     """Partial update: meta and config merge over the stored values; an omitted credential is kept, null clears it."""
     _registry_lock()
-    provider_get(provider_id=provider_id)
-    provider = Provider.objects.select_for_update(of=("self",)).select_related("template").get(id=provider_id)
+    provider = provider_get(provider_id=provider_id,
+                            queryset=Provider.objects.select_for_update(of=("self",)).select_related("template"))
     _provider_apply(provider, changes, template=provider.template, merge=True)
     provider.save(update_fields=_WRITE_FIELDS)
     return provider

@@ -102,6 +102,9 @@ STORAGES = {
 # Request bodies above this size are refused with a JSON 413 (imports of thousands of providers fit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("COMFYVN_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 
+# How many reverse proxies sit in front of the service; decides which address counts as the client.
+COMFYVN_TRUSTED_PROXIES = env.int("COMFYVN_TRUSTED_PROXIES", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -116,7 +119,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "comfyvn_site.api.exception_handler",
     # Client identity for throttles: the N-th X-Forwarded-For entry from the right, never the client-chosen left.
-    "NUM_PROXIES": env.int("COMFYVN_TRUSTED_PROXIES", default=0),
+    "NUM_PROXIES": COMFYVN_TRUSTED_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -134,8 +137,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Compute Advisor ---------------------------------------------------------------------------
-# How many reverse proxies sit in front of the service; decides which address counts as the client.
-COMFYVN_TRUSTED_PROXIES = env.int("COMFYVN_TRUSTED_PROXIES", default=0)
 # Secret export without a loopback client: only the literal values 1/true enable it.
 COMFYVN_ALLOW_SECRET_EXPORT = env.str("COMFYVN_ALLOW_SECRET_EXPORT", default="").strip().lower() in {"1", "true"}
 # Fernet keys for provider credentials at rest; the first encrypts, all decrypt (rotation).
