@@ -3,6 +3,8 @@
 Forms validate by calling the same service with dry_run=True, so every API rule shows up as a form error;
 save_model then calls it for real. Credential inputs are password fields that never render a value.
 """
+import json
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -45,6 +47,17 @@ class _ServiceForm(forms.ModelForm):
 
     def service_call(self, *, dry_run: bool) -> Provider:
         raise NotImplementedError
+
+    def clean_config(self):
+        """Credentials belong in their password fields: typed into the config box they would be rendered back,
+        in clear text, with any form error. They are refused, and scrubbed from the text the page shows again."""
+        config = self.cleaned_data.get("config")
+        typed = sorted(set(config) & set(self.credential_names)) if isinstance(config, dict) else []
+        if typed:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("config")] = json.dumps({k: v for k, v in config.items() if k not in typed})
+            raise ValidationError(f"Put credentials in their own fields, not in config: {', '.join(typed)}.")
+        return config
 
     def clean(self):
         cleaned = super().clean()

@@ -59,6 +59,16 @@ def test_add_reports_service_errors_inline_and_writes_nothing(admin_client):
     assert not Provider.objects.exclude(id="local").exists()
 
 
+def test_a_credential_typed_into_config_is_refused_and_not_rendered_back(admin_client):
+    response = admin_client.post(ADD, {"template": "runpod", "active": "on",
+                                       "config": '{"api_key": "sk-IN-CONFIG", "region": "eu"}'})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Put credentials in their own fields, not in config: api_key." in content
+    assert "sk-IN-CONFIG" not in content and "region" in content
+    assert not Provider.objects.exclude(id="local").exists()
+
+
 def test_change_page_never_renders_credentials(admin_client):
     provider_create(template_id="runpod", provider_id="rp", config={"api_key": "sk-ADMIN-CHANGE"})
     content = admin_client.get(change("rp")).content.decode()
