@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -16,8 +17,9 @@ from comfyvn_site.exceptions import ApplicationError
 logger = logging.getLogger(__name__)
 
 
+@extend_schema_serializer(component_name="Error")
 class ErrorOutputSerializer(serializers.Serializer):
-    """The shape of every API error, for the OpenAPI schema."""
+    """The shape of every API error, for the OpenAPI schema (one component, `Error`, with the hook below)."""
 
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     message = serializers.CharField(help_text="What went wrong, for a human.")

@@ -2,7 +2,7 @@
 selector call, and renders with an output serializer; the rules live in providers/services.py."""
 from dataclasses import asdict
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
@@ -155,7 +155,6 @@ class ProviderRemoveOutputSerializer(serializers.Serializer):
     removed = serializers.CharField()
 
 
-_ERRORS = {code: OpenApiResponse(ErrorOutputSerializer) for code in (400, 401, 403)}
 _IMPORT_FLAGS = ("replace", "overwrite", "dry_run")
 
 
@@ -169,19 +168,19 @@ class ProviderViewSet(viewsets.GenericViewSet):
     def get_permissions(self):
         return [IsAuthenticated()] if self.action in self._READ_ACTIONS else [IsAdminUser()]
 
-    @extend_schema(responses={200: ProviderOutputSerializer(many=True), **_ERRORS})
+    @extend_schema(responses={200: ProviderOutputSerializer(many=True)})
     def list(self, request):
         """Registry entries by priority, then id (paginated: limit, offset)."""
         page = self.paginate_queryset(provider_list())
         return self.get_paginated_response(ProviderOutputSerializer(page, many=True).data)
 
-    @extend_schema(responses={200: ProviderOutputSerializer, 404: ErrorOutputSerializer, **_ERRORS})
+    @extend_schema(responses=ProviderOutputSerializer)
     def retrieve(self, request, pk):
         """One registry entry."""
         return Response(ProviderOutputSerializer(provider_get(provider_id=pk)).data)
 
     @extend_schema(request=ProviderUpdateInputSerializer,
-                   responses={200: ProviderOutputSerializer, 404: ErrorOutputSerializer, **_ERRORS})
+                   responses=ProviderOutputSerializer)
     def partial_update(self, request, pk):
         """Partial update: meta and config merge over the stored values; omit a credential to keep it, send
         null to clear it."""
@@ -190,14 +189,14 @@ class ProviderViewSet(viewsets.GenericViewSet):
         provider = provider_update(provider_id=pk, changes=serializer.validated_data)
         return Response(ProviderOutputSerializer(provider).data)
 
-    @extend_schema(responses={200: TemplateOutputSerializer(many=True), **_ERRORS})
+    @extend_schema(responses={200: TemplateOutputSerializer(many=True)})
     @action(detail=False, methods=["get"], url_path="templates", pagination_class=None)
     def templates(self, request):
         """The curated templates, each with its config JSON Schema (`auth_schema`) and meta defaults."""
         return Response(TemplateOutputSerializer(template_list(), many=True).data)
 
     @extend_schema(request=ProviderCreateInputSerializer,
-                   responses={201: ProviderOutputSerializer, 409: ErrorOutputSerializer, **_ERRORS})
+                   responses={201: ProviderOutputSerializer, 409: ErrorOutputSerializer})
     @action(detail=False, methods=["post"], url_path="create", url_name="create")
     def create_from_template(self, request):
         """Instantiate a provider from a curated template (201); unknown template or bad config 400, id taken 409."""
@@ -208,7 +207,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
         return Response(ProviderOutputSerializer(provider).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProviderRegisterInputSerializer,
-                   responses={200: ProviderOutputSerializer, 201: ProviderOutputSerializer, **_ERRORS})
+                   responses={200: ProviderOutputSerializer, 201: ProviderOutputSerializer})
     @action(detail=False, methods=["post"], url_path="register")
     def register(self, request):
         """Create (201) or update (200) a provider from a full definition; omitted credentials are kept."""
@@ -221,7 +220,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ProviderImportInputSerializer,
                    parameters=[OpenApiParameter(flag, bool, description="May also be given in the body.")
                                for flag in _IMPORT_FLAGS],
-                   responses={200: ProviderImportOutputSerializer, **_ERRORS})
+                   responses={200: ProviderImportOutputSerializer})
     @action(detail=False, methods=["post"], url_path="import", url_name="import")
     def import_(self, request):
         """Body: an export document, {providers: [...]}, or a bare list; flags in the query or the body."""
@@ -236,7 +235,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
         return Response(ProviderImportOutputSerializer(asdict(report)).data)
 
     @extend_schema(parameters=[ProviderExportInputSerializer],
-                   responses={200: ProviderExportOutputSerializer, **_ERRORS})
+                   responses={200: ProviderExportOutputSerializer})
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):
         """Credentials are stripped unless include_secrets=true from staff on a loopback client (or with
@@ -247,8 +246,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
                                    from_loopback=client_is_loopback(request))
         return Response(ProviderExportOutputSerializer(document).data, headers={"Cache-Control": "no-store"})
 
-    @extend_schema(responses={200: ProviderRemoveOutputSerializer, 404: ErrorOutputSerializer,
-                              409: ErrorOutputSerializer, **_ERRORS})
+    @extend_schema(responses={200: ProviderRemoveOutputSerializer, 409: ErrorOutputSerializer})
     @action(detail=False, methods=["delete"], url_path=f"remove/(?P<pk>{_ID_PATTERN})", url_name="remove")
     def remove(self, request, pk):
         """Delete a registry entry; the built-in `local` provider is refused with 409 provider_protected."""
