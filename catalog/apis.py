@@ -10,9 +10,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.importers import catalog_file_version, catalog_text
 from catalog.selectors import OfferFilters, gpu_summary_list, offer_list
-from catalog.services import PARSERS, offer_catalog_import
+from catalog.services import PARSERS, offer_catalog_file_import
 from providers.selectors import provider_get
 
 
@@ -128,9 +127,8 @@ class OfferCatalogImportApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         args = data.validated_data
-        content = args["file"].read()
-        report = offer_catalog_import(
-            provider=provider, file=catalog_text(content), source=args["format"],
-            source_version=args.get("source_version") or catalog_file_version(content),
-            fetched_at=args.get("fetched_at"), dry_run=args["dry_run"])
+        report = offer_catalog_file_import(
+            provider=provider, data=args["file"].read(), source=args["format"],
+            source_version=args.get("source_version") or "", fetched_at=args.get("fetched_at"),
+            dry_run=args["dry_run"])
         return Response(self.OutputSerializer(asdict(report)).data)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.importers import skypilot
+from catalog.importers import catalog_file_version, catalog_text, skypilot
 from catalog.importers.types import OFFER_FIELDS, OfferRow, ParseResult
 from catalog.models import Offer
 from comfyvn_site.exceptions import InvalidCatalog
@@ -44,6 +44,14 @@ Progress = Callable[[str, int, int], None]
 
 
 @transaction.atomic
+def offer_catalog_file_import(*, provider: Provider, data: bytes, source_version: str = "",
+                              **options) -> ImportReport:
+    """A catalog file as uploaded or read from disk: decoded here, and versioned by its content when the caller
+    names no version; then `offer_catalog_import` (the API upload and `manage.py import_catalog` share this)."""
+    return offer_catalog_import(provider=provider, file=catalog_text(data),
+                                source_version=source_version or catalog_file_version(data), **options)
+
+
 def offer_catalog_import(*, provider: Provider, file: Iterable[str], source: str = "skypilot",
                          source_version: str = "", fetched_at: datetime | None = None, dry_run: bool = False,
                          progress: Progress | None = None) -> ImportReport:

@@ -7,8 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from catalog.importers import catalog_file_version, catalog_text
-from catalog.services import PARSERS, offer_catalog_import
+from catalog.services import PARSERS, offer_catalog_file_import
 from comfyvn_site.exceptions import InvalidCatalog
 from providers.models import Provider
 
@@ -38,9 +37,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         started = time.perf_counter()
         try:
-            report = offer_catalog_import(
-                provider=provider, file=catalog_text(data), source=options["format"],
-                source_version=options["source_version"] or catalog_file_version(data),
+            report = offer_catalog_file_import(
+                provider=provider, data=data, source=options["format"], source_version=options["source_version"],
                 fetched_at=self._fetched_at(options["fetched_at"], path), dry_run=options["dry_run"],
                 progress=self._progress)
         except (InvalidCatalog, ValidationError) as exc:
