@@ -5,7 +5,8 @@ JSON rendering, one gunicorn round trip). Advise is loaded twice: `advise` repea
 submitting the same kind of job does, so it is answered from the per-process advice memo (compute/services.py) and
 pays for the request, the registry check and the job-summary insert; `advise-new` asks a question no worker has seen
 on every request (the estimated minutes change each time), so the advisor runs over all 1,000 providers and the
-answer is rendered afresh. Peak worker RSS is sampled throughout; first vs last shows whether memory stays flat.
+answer is rendered afresh. Peak worker RSS is sampled throughout; first vs last shows whether memory stays flat. Each
+row also splits a request's CPU time between the gunicorn workers, PostgreSQL, the load generator and idle cores.
 
     DATABASE_URL=postgres://… python -m bench.http_bench [--providers 1000] [--duration 10]
 """
@@ -75,13 +76,15 @@ def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
         by_case = {}
         for row, clients in enumerate(CONCURRENCY):
             for name, path, method, bodies in targets:
+                meter = service.cpu_meter()
                 result = run_load(service.base_url + path, method=method, bodies=bodies or distinct_bodies(row),
                                   headers=headers, concurrency=clients, duration_s=duration_s).summary()
+                cpu = meter.per_request(result["requests"])
                 by_case[(name, clients)] = result
                 label = f"{method} {path}" + (" (new question each time)" if name == "advise-new" else "")
                 rows.append({"case": f"{label} c={clients}", "providers": providers,
                              "rps": result["throughput_rps"], "p50_ms": result["p50_ms"],
-                             "p95_ms": result["p95_ms"], "p99_ms": result["p99_ms"], "errors": result["errors"]})
+                             "p95_ms": result["p95_ms"], "p99_ms": result["p99_ms"], "errors": result["errors"], **cpu})
         memory = sampler.stop()
     for name in ("advise", "advise-new"):
         for clients in CONCURRENCY:

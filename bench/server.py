@@ -164,6 +164,40 @@ class MemorySampler:
         return {"rss_first_mb": round(mib[0], 1), "rss_last_mb": round(mib[-1], 1), "rss_peak_mb": round(max(mib), 1)}
 
 
+class CpuMeter:
+    """CPU seconds spent by the gunicorn workers, PostgreSQL, this process (the load generator) and nobody (idle)
+    between `start()` and `per_request(n)`: where a request's time goes on a machine they all share."""
+
+    def __init__(self, master_pid: int):
+        self.master = psutil.Process(master_pid)
+
+    @staticmethod
+    def _busy(processes: list[psutil.Process]) -> float:
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def _read(self) -> dict[str, float]:
+        # PostgreSQL's processes are read by name: its backends are not our children (a server on this machine).
+        postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+        return {"worker": self._busy(self.master.children()), "postgres": self._busy(postgres),
+                "client": self._busy([psutil.Process()]), "idle": psutil.cpu_times().idle}
+
+    def start(self) -> "CpuMeter":
+        self._start = self._read()
+        return self
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        """Milliseconds per request for each of worker, postgres, client and idle (idle is over all cores)."""
+        end = self._read()
+        return {f"{key}_cpu_ms": round((end[key] - self._start[key]) / max(requests, 1) * 1000, 2) for key in end}
+
+
 def gunicorn_start(*, database_url: str, port: int, workers: int = 2, log=subprocess.DEVNULL,
                    extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """gunicorn serving the production WSGI app (base settings) on 127.0.0.1:`port`; call `wait_ready` next."""
@@ -235,6 +269,9 @@ class Service:
 
     def memory_sampler(self) -> MemorySampler:
         return MemorySampler(self.process.pid).start()
+
+    def cpu_meter(self) -> CpuMeter:
+        return CpuMeter(self.process.pid).start()
 
     def __exit__(self, *exc) -> None:
         if self.process is not None:

@@ -17,16 +17,18 @@ class JobSummary(models.Model):
 
     The provider is stored as text with a snapshot of its name, not as a foreign key: deleting or replacing a
     provider must leave its audit trail readable (reference/reliability.md §6 item 2e; skypilot #2780).
+    Advice stores it with comfyvn_site.db.repeated_insert, not save(): a save() override or a signal receiver added
+    here would not run there.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, help_text="Job summary id.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, help_text="When the advice was given.")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="job_summaries", help_text="Who asked for the advice.")
-    source = models.CharField(max_length=64, blank=True, db_index=True,
+    source = models.CharField(max_length=64, blank=True,
                               help_text="Caller-declared origin, e.g. 'scheduler', 'importer', 'cli'.")
     choice = models.CharField(max_length=16, choices=AdviceChoice.choices, help_text="Where the job should run.")
-    provider_id = models.CharField(max_length=64, blank=True, db_index=True,
+    provider_id = models.CharField(max_length=64, blank=True,
                                    help_text="Recommended remote provider id (empty unless the choice is remote).")
     provider_name = models.CharField(max_length=200, blank=True, help_text="The provider's name at advice time.")
     offer = models.JSONField(default=dict, blank=True,
@@ -53,6 +55,10 @@ class JobSummary(models.Model):
         ordering = ("-created_at", "-id")
         verbose_name = "job summary"
         verbose_name_plural = "job summaries"
+        # Plain indexes for the list's exact filters. db_index on a CharField would add a second, pattern-ops index
+        # on PostgreSQL that no query uses and every advice would pay to update.
+        indexes = [models.Index(fields=("provider_id",), name="compute_job_provider_idx"),
+                   models.Index(fields=("source",), name="compute_job_source_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(choice__in=AdviceChoice.values),
                                    name="%(app_label)s_%(class)s_choice_valid"),

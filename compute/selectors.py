@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from catalog.models import Offer as CatalogOffer
 from catalog.selectors import OfferNeed, offers_for_advice
+from comfyvn_site.db import repeated_query_rows
 from compute.candidate_cache import Entry, FingerprintCache
 from compute.models import JobSummary
 from compute.types import Candidate, Health, Offer, ProviderProfile
@@ -69,9 +70,7 @@ def registry_fingerprint() -> tuple:
     one (its rows are older than the newest).
     """
     sql, params = _fingerprint_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return tuple(sorted(cursor.fetchall()))
+    return tuple(sorted(repeated_query_rows(sql, params)))
 
 
 @functools.cache

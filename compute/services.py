@@ -1,9 +1,10 @@
 """Services: give advice (registry candidates + local GPUs → pure advisor) and record it as a job summary."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from catalog.selectors import OfferNeed
+from comfyvn_site.db import repeated_insert
 from comfyvn_site.exceptions import Conflict
 from compute.advisor import advise_analysed, workload_analyse
 from compute.candidate_cache import IdentityMemo
@@ -75,11 +77,11 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
         summary.request_fingerprint = _fingerprint(summary.workload, prefer_remote, hardware_override, source)
         try:
             with transaction.atomic():
-                summary.save()
+                repeated_insert(summary)
         except IntegrityError:
             summary = _job_summary_replayed(user=user, key=idempotency_key, fingerprint=summary.request_fingerprint)
         return AdviceResult(advice=advice, summary=summary)
-    summary.save()
+    repeated_insert(summary)
     return AdviceResult(advice=advice, summary=summary)
 
 
@@ -104,34 +106,57 @@ def _job_summary_replayed(*, user: AbstractBaseUser, key: str, fingerprint: str)
 
 def _job_summary_build(*, advice: Advice, workload: WorkloadSpec, source: str,
                        user: AbstractBaseUser | None) -> JobSummary:
+    recorded = _RECORDED.get((advice,))
+    if recorded is None:
+        recorded = _advice_recorded(advice)
+        _RECORDED.put((advice,), None, recorded)
+    return JobSummary(user=user, source=source, workload=workload_sanitise(workload), **recorded)
+
+
+# What a job summary takes from the advice alone, kept per Advice object as its rendering is (compute/serializers.py):
+# the summaries of a repeated question differ only in id, time, user, source and the workload as written. The values
+# are shared between summaries, so nothing may change them.
+_RECORDED = IdentityMemo(maxsize=32)
+
+
+def _advice_recorded(advice: Advice) -> dict[str, Any]:
     chosen = advice.chosen_remote
     analysis = advice.analysis
-    summary = JobSummary(
-        user=user, source=source, choice=advice.choice,
-        policy_hint=(chosen.policy_hint or "") if chosen else "",
-        min_vram_gb=analysis.min_vram_gb, asset_total_mb=round(analysis.total_asset_mb, 2),
-        warnings=[{"code": w.code.value, "message": w.message} for w in advice.warnings],
-        reason=advice.reason, workload=workload_sanitise(workload), analysis=_jsonable(asdict(analysis)),
-    )
+    recorded = {
+        "choice": advice.choice, "policy_hint": (chosen.policy_hint or "") if chosen else "",
+        "min_vram_gb": analysis.min_vram_gb, "asset_total_mb": round(analysis.total_asset_mb, 2),
+        "warnings": [{"code": w.code.value, "message": w.message} for w in advice.warnings],
+        "reason": advice.reason, "analysis": _jsonable(analysis),
+    }
     if chosen:
         offer = chosen.candidate.offer
-        summary.provider_id = chosen.candidate.provider.id
-        summary.provider_name = chosen.candidate.provider.name
-        summary.estimated_cost_usd = chosen.cost.estimated_cost_usd
-        summary.billed_minutes = chosen.cost.billed_minutes
-        summary.offer = _jsonable({**asdict(offer), "regions": list(chosen.candidate.regions)})
+        recorded.update(provider_id=chosen.candidate.provider.id, provider_name=chosen.candidate.provider.name,
+                        estimated_cost_usd=chosen.cost.estimated_cost_usd, billed_minutes=chosen.cost.billed_minutes,
+                        offer={**_jsonable(offer), "regions": list(chosen.candidate.regions)})
     elif advice.choice == Choice.GPU and advice.local_candidate:
-        summary.offer = _jsonable({"local_gpu": asdict(advice.local_candidate)})
-    return summary
+        recorded["offer"] = {"local_gpu": _jsonable(advice.local_candidate)}
+    return recorded
 
 
 def workload_sanitise(workload: WorkloadSpec) -> dict[str, Any]:
     """The workload as the advisor understood it: unknown keys (and anything pasted into them) are not stored."""
-    return _jsonable(asdict(workload))
+    return _jsonable(workload)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _jsonable(value: Any) -> Any:
-    """Dataclass dicts → JSON: Decimals as strings (exact), datetimes as ISO text, tuples/sets as lists."""
+    """Dataclasses → JSON: Decimals as strings (exact), datetimes as ISO text, tuples/sets as lists.
+
+    Walks dataclasses itself rather than through dataclasses.asdict, which deep-copies every value first (a third of
+    building a job summary).
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if hasattr(kind, "__dataclass_fields__"):
+        return {name: _jsonable(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | frozenset | set):
@@ -142,3 +167,8 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(kind))

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from comfyvn_site.db import repeated_query_rows
 from gpu import models
 from gpu.discovery import system_probe
 from gpu.types import GpuDevice, GpuListing, InventoryDevice, RemoteDevice
@@ -28,9 +29,7 @@ def gpu_devices_for_advice(*, now: datetime | None = None) -> list[GpuDevice]:
     """GPUs of every host that reported within GPU_STALE_AFTER_SECONDS, with their free VRAM; one query."""
     sql, params, at = _advice_sql(connection.vendor)
     params = [*params[:at], _db_datetime(_fresh_since(now)), *params[at + 1:]]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = repeated_query_rows(sql, params)
     return [GpuDevice(*row[:-1], reported_at=_datetime(row[-1])) for row in rows]
 
 

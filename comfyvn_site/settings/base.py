@@ -76,6 +76,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # are serialised and never fail half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh checkout has no ./var; SQLite will not create the folder
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares a statement after 5 runs on a connection. Only comfyvn_site.db's statements can be prepared
+    # (Django's own cursors bind on the client). 0 turns it off, e.g. behind a transaction-mode pooler (PgBouncer
+    # < 1.21) that cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "prepare_threshold", env.int("COMFYVN_DB_PREPARE_THRESHOLD", default=5) or None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -1,0 +1,62 @@
+"""Statements every advice repeats, run so that PostgreSQL keeps them prepared.
+
+Django binds parameters on the client and compiles each ORM statement anew, so PostgreSQL parses and plans every
+statement it receives: for the registry fingerprint that cost more than running it. The few statements on the advice
+path are compiled once and run here on a server-binding cursor instead; psycopg prepares a statement after five
+runs on a connection (`prepare_threshold` in settings) and later runs skip parsing and planning. Every other query
+keeps Django's own cursor. On other databases these are plain Django queries.
+"""
+import functools
+from contextlib import contextmanager
+
+from django.db import connection
+from django.db.models import Model
+from django.db.models.sql import InsertQuery
+
+
+def repeated_query_rows(sql: str, params) -> list[tuple]:
+    """The rows of a query compiled once and run on every advice (the registry fingerprint, the GPU inventory)."""
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def repeated_insert(instance: Model) -> None:
+    """Store a new `instance`, as `instance.save()` would, with an INSERT compiled once per model.
+
+    Each field's value goes through its pre_save and get_db_prep_save, as in save(). For a model whose primary key
+    has a Python default and that has no save() override or signal receivers (the job summary): none is called.
+    """
+    sql, fields = _insert_statement(type(instance), connection.vendor)
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+@functools.cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple]:
+    fields = tuple(model._meta.local_concrete_fields)
+    query = InsertQuery(model)
+    query.insert_values(fields, [model()])
+    [(sql, _params)] = query.get_compiler(connection=connection).as_sql()
+    return sql, fields
+
+
+@contextmanager
+def _cursor():
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    # What connection.cursor() does (health check, connect, error wrapping, query logging), with the other class.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    with connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw) as cursor:
+        yield cursor

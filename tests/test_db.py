@@ -1,0 +1,67 @@
+"""comfyvn_site.db: the advice path's statements, compiled once and kept prepared (PostgreSQL), act as the ORM's."""
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+
+from comfyvn_site.db import repeated_insert, repeated_query_rows
+from compute.models import JobSummary
+
+pytestmark = pytest.mark.django_db
+
+
+def _summary(**overrides) -> JobSummary:
+    values = {"source": "scheduler", "choice": "remote", "provider_id": "runpod", "provider_name": "RunPod ü",
+              "offer": {"offer_id": "runpod:meta", "hourly_usd": "0.34", "regions": ["eu"]},
+              "estimated_cost_usd": Decimal("0.23"), "billed_minutes": Decimal("41.5"), "policy_hint": "",
+              "min_vram_gb": 16.0, "asset_total_mb": 2400.5, "warnings": [{"code": "x", "message": "y"}],
+              "reason": "cheapest", "workload": {"assets": [], "nested": {"a": [1, None, True]}},
+              "analysis": {"mode": "batch"}}
+    return JobSummary(**{**values, **overrides})
+
+
+def test_repeated_insert_stores_what_save_stores(django_user_model):
+    user = django_user_model.objects.create(username="ops")
+    saved, inserted = _summary(user=user), _summary(user=user)
+    saved.save()
+    repeated_insert(inserted)
+
+    assert not inserted._state.adding and inserted._state.db == "default"
+    assert inserted.created_at is not None  # auto_now_add ran, as in save()
+    stored = {row.id: row for row in JobSummary.objects.all()}
+    assert set(stored) == {saved.id, inserted.id}
+    as_saved, as_inserted = model_to_dict(stored[saved.id]), model_to_dict(stored[inserted.id])
+    assert as_inserted == as_saved and as_inserted["user"] == user.pk
+
+
+def test_a_duplicate_is_djangos_integrity_error():
+    first = _summary()
+    repeated_insert(first)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        repeated_insert(_summary(id=first.id))
+    assert JobSummary.objects.count() == 1
+
+
+def test_statements_are_logged_as_queries():
+    with CaptureQueriesContext(connection) as queries:
+        repeated_query_rows("SELECT %s", [7])
+        repeated_insert(_summary())
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT", "INSERT"]
+
+
+def test_rows_are_the_cursors():
+    assert repeated_query_rows("SELECT %s, %s", ["a", 2]) == [("a", 2)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_postgresql_prepares_a_statement_after_five_runs():
+    sql = f"SELECT %s::int + 1 AS marker_{uuid.uuid4().hex}"
+    prepared = "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s"
+    for run in range(1, 8):
+        assert repeated_query_rows(sql, [run]) == [(run + 1,)]
+        with connection.cursor() as cursor:
+            cursor.execute(prepared, [f"%{sql.split()[-1]}%"])
+            assert cursor.fetchone()[0] == (1 if run >= 6 else 0), run
