@@ -19,10 +19,12 @@ from django.utils import timezone
 
 from catalog.models import Offer as CatalogOffer
 from catalog.selectors import OfferNeed, offers_for_advice
-from comfyvn_site.db import repeated_query_rows
+from comfyvn_site.db import repeated_queries_rows, repeated_query_rows
 from compute.candidate_cache import Entry, FingerprintCache
 from compute.models import JobSummary
 from compute.types import Candidate, Health, Offer, ProviderProfile
+from gpu import selectors as gpu_selectors
+from gpu.types import GpuDevice
 from providers.models import Provider, ProviderKind
 
 # Used when a provider's meta does not state them (docs/ADVISOR.md explains each value).
@@ -69,8 +71,11 @@ def registry_fingerprint() -> tuple:
     an update moves the newest timestamp and the sum. The sum also notices a transaction that commits after a newer
     one (its rows are older than the newest).
     """
-    sql, params = _fingerprint_sql(connection.vendor)
-    return tuple(sorted(repeated_query_rows(sql, params)))
+    return _fingerprint(repeated_query_rows(*_fingerprint_sql(connection.vendor)))
+
+
+def _fingerprint(rows: list[tuple]) -> tuple:
+    return tuple(sorted(rows))
 
 
 @functools.cache
@@ -95,9 +100,21 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate,
     per process, per need, under registry_fingerprint(): any committed write is seen by the next call. The same
     tuple object comes back while nothing changed, so what is computed from it can be kept by its identity.
     """
+    return _candidates_under(registry_fingerprint(), need=need)
+
+
+def advice_inputs(*, need: OfferNeed | None = None) -> tuple[tuple[Candidate, ...], list[GpuDevice]]:
+    """advice_candidates_list(need) and gpu_devices_for_advice(), with the registry check and the GPU query sent to
+    the database together: one round trip per advice where each took one."""
+    fingerprint_rows, gpu_rows = repeated_queries_rows(_fingerprint_sql(connection.vendor),
+                                                       gpu_selectors.gpu_advice_query())
+    return (_candidates_under(_fingerprint(fingerprint_rows), need=need),
+            gpu_selectors.gpu_devices_from_rows(gpu_rows))
+
+
+def _candidates_under(fingerprint: tuple, *, need: OfferNeed | None) -> tuple[Candidate, ...]:
     need = need or OfferNeed()
     now = timezone.now()
-    fingerprint = registry_fingerprint()
     key = (need, settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER, settings.COMFYVN_PRICE_STALE_HOURS)
     candidates = _CACHE.get(fingerprint, key, now)
     if candidates is None:

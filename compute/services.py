@@ -17,14 +17,13 @@ from comfyvn_site.exceptions import Conflict
 from compute.advisor import advise_analysed, workload_analyse
 from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
-from compute.selectors import advice_candidates_list
+from compute.selectors import advice_inputs
 from compute.types import Advice, Choice, LocalGpu, WorkloadAnalysis, WorkloadSpec
-from gpu import selectors as gpu_selectors
 from gpu.types import GpuDevice
 
 MIB_PER_GB = 1024
 # The advisor is pure, so the same question (analysis, local GPUs, flags) over the same candidate tuple
-# (advice_candidates_list hands out one object until the registry changes) has the same answer. Schedulers ask
+# (advice_inputs hands out one object until the registry changes) has the same answer. Schedulers ask
 # the same few questions over and over; each answer holds one rejection per ineligible candidate, so few are kept.
 _ADVICE = IdentityMemo(maxsize=32)
 
@@ -57,9 +56,9 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     one job id; the advice itself is recomputed); reusing the key for a different request is a Conflict.
     """
     user = user if user is not None and user.is_authenticated else None
-    local_gpus = tuple(local_gpu_from_device(device) for device in gpu_selectors.gpu_devices_for_advice())
     analysis = workload_analyse(workload)
-    candidates = advice_candidates_list(need=offer_need(analysis))
+    candidates, devices = advice_inputs(need=offer_need(analysis))
+    local_gpus = tuple(local_gpu_from_device(device) for device in devices)
     question = (analysis, local_gpus, prefer_remote, hardware_override)
     advice = _ADVICE.get((candidates,), question)
     if advice is None:
@@ -67,9 +66,6 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
                                  hardware_override=hardware_override)
         _ADVICE.put((candidates,), question, advice)
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
-    # Field validation only: every value is built here from the request user and the advisor's output, and the
-    # database enforces the constraints, so per-constraint and FK lookups would add 5 queries to each advice.
-    summary.full_clean(exclude=["user"], validate_unique=False, validate_constraints=False)
     if dry_run:
         return AdviceResult(advice=advice, summary=summary)
     if idempotency_key and user is not None:
@@ -110,7 +106,11 @@ def _job_summary_build(*, advice: Advice, workload: WorkloadSpec, source: str,
     if recorded is None:
         recorded = _advice_recorded(advice)
         _RECORDED.put((advice,), None, recorded)
-    return JobSummary(user=user, source=source, workload=workload_sanitise(workload), **recorded)
+    summary = JobSummary(user=user, source=source, workload=workload_sanitise(workload), **recorded)
+    # Field validation only: the database enforces the constraints, and per-constraint and FK lookups would add 5
+    # queries to each advice. The advice's own fields were validated once, when they were recorded.
+    summary.clean_fields(exclude={"user", *recorded})
+    return summary
 
 
 # What a job summary takes from the advice alone, kept per Advice object as its rendering is (compute/serializers.py):
@@ -135,6 +135,7 @@ def _advice_recorded(advice: Advice) -> dict[str, Any]:
                         offer={**_jsonable(offer), "regions": list(chosen.candidate.regions)})
     elif advice.choice == Choice.GPU and advice.local_candidate:
         recorded["offer"] = {"local_gpu": _jsonable(advice.local_candidate)}
+    JobSummary(**recorded).clean_fields(exclude={field.name for field in JobSummary._meta.fields} - set(recorded))
     return recorded
 
 

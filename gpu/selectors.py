@@ -27,9 +27,16 @@ _ADVICE_FIELDS = ("host__hostname", "index", "uuid", "name", "memory_total_mb", 
 
 def gpu_devices_for_advice(*, now: datetime | None = None) -> list[GpuDevice]:
     """GPUs of every host that reported within GPU_STALE_AFTER_SECONDS, with their free VRAM; one query."""
+    return gpu_devices_from_rows(repeated_query_rows(*gpu_advice_query(now=now)))
+
+
+def gpu_advice_query(*, now: datetime | None = None) -> tuple[str, list]:
+    """gpu_devices_for_advice's query, for a caller that sends it along with others (compute.selectors)."""
     sql, params, at = _advice_sql(connection.vendor)
-    params = [*params[:at], _db_datetime(_fresh_since(now)), *params[at + 1:]]
-    rows = repeated_query_rows(sql, params)
+    return sql, [*params[:at], _db_datetime(_fresh_since(now)), *params[at + 1:]]
+
+
+def gpu_devices_from_rows(rows: list[tuple]) -> list[GpuDevice]:
     return [GpuDevice(*row[:-1], reported_at=_datetime(row[-1])) for row in rows]
 
 

@@ -44,7 +44,7 @@ def rendered(data) -> bytes:
 def test_advice_render_matches_the_serializer(mixed_registry, user, monkeypatch):
     """Every workload x flags x local GPU, in one test: the registry (two imported catalogs) is set up once."""
     for local in (False, True):
-        monkeypatch.setattr("gpu.selectors.gpu_devices_for_advice", lambda local=local: [DEVICE] if local else [])
+        monkeypatch.setattr("gpu.selectors.gpu_devices_from_rows", lambda rows, local=local: [DEVICE] if local else [])
         for flags in ({}, {"prefer_remote": True}, {"hardware_override": True}, {"dry_run": True}):
             for raw in WORKLOADS:
                 result = advice_create(workload=workload_parse(raw), user=user, source="scheduler", **flags)

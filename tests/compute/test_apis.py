@@ -106,7 +106,7 @@ def test_local_gpu_from_the_inventory_wins_without_prefer_remote(user_client, re
     registry("runpod")
     device = GpuDevice(host="box", index=0, uuid="GPU-1", name="RTX 4090", memory_total_mb=24564,
                        memory_free_mb=20480, utilization_pct=3.0)
-    monkeypatch.setattr("gpu.selectors.gpu_devices_for_advice", lambda: [device])
+    monkeypatch.setattr("gpu.selectors.gpu_devices_from_rows", lambda rows: [device])
     body = post_ok(user_client, {"requirements": {"type": "cg_batch"}})
     assert body["choice"] == "gpu"
     assert body["local_candidate"]["uuid"] == "GPU-1" and body["local_candidate"]["usable_gb"] == 20
