@@ -166,27 +166,29 @@ class MemorySampler:
 
 class CpuMeter:
     """CPU seconds spent by the gunicorn workers, PostgreSQL, this process (the load generator) and nobody (idle)
-    between `start()` and `per_request(n)`: where a request's time goes on a machine they all share."""
+    between `start()` and `per_request(n)`: where a request's time goes on a machine they all share.
+
+    Counted per process: one that exits in between (a PostgreSQL backend) takes its time with it, so a figure can
+    fall short, never go negative; one that starts in between counts in full."""
 
     def __init__(self, master_pid: int):
         self.master = psutil.Process(master_pid)
 
-    @staticmethod
-    def _busy(processes: list[psutil.Process]) -> float:
-        total = 0.0
-        for process in processes:
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
-
-    def _read(self) -> dict[str, float]:
+    def _read(self) -> dict[str, dict[int, float]]:
         # PostgreSQL's processes are read by name: its backends are not our children (a server on this machine).
         postgres = [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
-        return {"worker": self._busy(self.master.children()), "postgres": self._busy(postgres),
-                "client": self._busy([psutil.Process()]), "idle": psutil.cpu_times().idle}
+        groups = {"worker": self.master.children(), "postgres": postgres, "client": [psutil.Process()]}
+        seconds: dict[str, dict[int, float]] = {}
+        for group, processes in groups.items():
+            seconds[group] = {}
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                seconds[group][process.pid] = times.user + times.system
+        seconds["idle"] = {0: psutil.cpu_times().idle}
+        return seconds
 
     def start(self) -> "CpuMeter":
         self._start = self._read()
@@ -195,7 +197,9 @@ class CpuMeter:
     def per_request(self, requests: int) -> dict[str, float]:
         """Milliseconds per request for each of worker, postgres, client and idle (idle is over all cores)."""
         end = self._read()
-        return {f"{key}_cpu_ms": round((end[key] - self._start[key]) / max(requests, 1) * 1000, 2) for key in end}
+        spent = {group: sum(value - self._start[group].get(pid, 0.0) for pid, value in end[group].items())
+                 for group in end}
+        return {f"{group}_cpu_ms": round(seconds / max(requests, 1) * 1000, 2) for group, seconds in spent.items()}
 
 
 def gunicorn_start(*, database_url: str, port: int, workers: int = 2, log=subprocess.DEVNULL,

@@ -43,7 +43,6 @@ class ImportReport:
 Progress = Callable[[str, int, int], None]
 
 
-@transaction.atomic
 def offer_catalog_file_import(*, provider: Provider, data: bytes, source_version: str = "",
                               **options) -> ImportReport:
     """A catalog file as uploaded or read from disk: decoded here, and versioned by its content when the caller
@@ -52,6 +51,7 @@ def offer_catalog_file_import(*, provider: Provider, data: bytes, source_version
                                 source_version=source_version or catalog_file_version(data), **options)
 
 
+@transaction.atomic
 def offer_catalog_import(*, provider: Provider, file: Iterable[str], source: str = "skypilot",
                          source_version: str = "", fetched_at: datetime | None = None, dry_run: bool = False,
                          progress: Progress | None = None) -> ImportReport:

@@ -169,3 +169,19 @@ def test_admin_lists_offers_and_a_change_pins_the_offer(catalog_providers, clien
     assert response.status_code == 302, response.content[:2000]
     row.refresh_from_db()
     assert (row.hourly_usd, row.manual_override) == (Decimal("9.50"), True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_is_its_own_transaction_when_the_caller_has_none():
+    """A Celery task, a shell or a benchmark calls the service outside any transaction: the row locks it takes need
+    one, and a malformed file must still write nothing."""
+    lam = ProviderFactory(id="lambda", name="Lambda", service="lambda")
+    report = import_file(lam, CATALOG_FILES["lambda"])
+    assert report.created == Offer.objects.filter(provider=lam).count() > 0
+    before = offer_rows()
+    text = (catalog_dir() / CATALOG_FILES["lambda"]).read_bytes().decode()
+    broken = text.replace("1.29", "2.00", 1) + "gpu_1x_a10,A10,1.0,30.0,200.0,cheap,mars-1,,\r\n"
+    with pytest.raises(InvalidCatalog):
+        offer_catalog_import(provider=lam, file=catalog_text(broken.encode()), source_version="x",
+                             fetched_at=FETCHED_AT)
+    assert offer_rows() == before
