@@ -2,7 +2,8 @@
 
 DRF's JSONParser lets through what later becomes a 500: deep nesting raises RecursionError (not a ValueError, so not
 a 400) or blows up a recursive step after parsing; `1e309` parses to infinity, which jsonb refuses; `\\u0000` cannot be
-stored in text or jsonb; integers past 64 bits overflow every integer column. A repeated key silently kept the last
+stored in text or jsonb, nor can an unpaired surrogate escape such as `\\ud800` (nor be encoded as UTF-8 to answer
+with); integers past 64 bits overflow every integer column. A repeated key silently kept the last
 value. Each is refused here in the shared error contract.
 """
 import json
@@ -15,6 +16,7 @@ from rest_framework.exceptions import ParseError
 MAX_JSON_DEPTH = 64
 INT_LIMIT = 2**63
 TOO_DEEP = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+UNSTORABLE = "may not contain NUL characters or unpaired surrogates (\\ud800-\\udfff)."
 
 
 def _reject_constant(name: str):
@@ -44,21 +46,34 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return document
 
 
+def _unstorable(text: str) -> bool:
+    """NUL or an unpaired UTF-16 surrogate: PostgreSQL stores neither in text or jsonb, and UTF-8 cannot encode one."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _check_shape(document) -> None:
-    """Without recursion: refuse nesting past MAX_JSON_DEPTH and NUL characters in keys or strings."""
+    """Without recursion: refuse nesting past MAX_JSON_DEPTH, and keys or strings _unstorable."""
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
             raise ParseError(TOO_DEEP)
         if isinstance(value, dict):
-            if any("\x00" in key for key in value):
-                raise ParseError("JSON keys may not contain NUL characters.")
+            if any(_unstorable(key) for key in value):
+                raise ParseError(f"JSON keys {UNSTORABLE}")
             stack.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str) and "\x00" in value:
-            raise ParseError("JSON strings may not contain NUL characters.")
+        elif isinstance(value, str) and _unstorable(value):
+            raise ParseError(f"JSON strings {UNSTORABLE}")
 
 
 class JSONParser(parsers.JSONParser):

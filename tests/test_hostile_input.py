@@ -25,6 +25,7 @@ INJECTIONS = (
     "${7*7}<script>alert(1)</script>",
     "../../../../etc/passwd",
     "\u202e\ufeff" + "é" * 300,
+    "unpaired \ud800 surrogate",  # sent as the JSON escape \\ud800: valid JSON, but no UTF-8 and no PostgreSQL text
 )
 
 
@@ -154,6 +155,7 @@ RAW_BODIES = {
     "int_past_64_bits": b'{"priority": 18446744073709551616}',
     "duplicate_keys": b'{"id": "a", "id": "b"}',
     "nul_in_string": b'{"name": "a\\u0000b", "meta": {"k\\u0000": "v"}}',
+    "unpaired_surrogates": b'{"name": "a\\ud800b", "meta": {"k\\udfff": "v"}, "source": "\\ud83d"}',
     "top_level_array": b"[]",
     "top_level_string": b'"hello"',
     "top_level_null": b"null",

@@ -43,6 +43,7 @@ def nested(levels: int) -> bytes:
     b'{"x": 1e309}', b'{"x": -1e309}', b'{"x": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}',
     b'{"x": 9223372036854775808}', b'{"x": -9223372036854775809}', b'{"x": ' + b"9" * 5000 + b"}",
     b'{"x": 1, "x": 2}', b'{"x": "a\\u0000b"}', b'{"k\\u0000": 1}', b'[["\\u0000"]]',
+    b'{"x": "a\\ud800"}', b'{"x": "\\ude00\\ud83d"}', b'{"\\udfff": 1}', '[["\\ud83d é"]]'.encode(),
     b"[" * 100_000 + b"]" * 100_000, nested(MAX_JSON_DEPTH + 1), b'{"x": "\xff\xfe"}', b'{"x": "\xed\xa0\x80"}', b"{",
 ])
 def test_strict_parser_refuses_what_later_layers_cannot_hold(body):

@@ -26,8 +26,14 @@ def _optional(**fields):
 
 
 def _text(max_size: int):
-    """Text a valid workload may hold: the API refuses NUL anywhere in a body (PostgreSQL cannot store it)."""
-    return st.text(st.characters(exclude_characters="\x00"), max_size=max_size)
+    """Text a valid workload may hold: the API refuses NUL and unpaired surrogates anywhere in a body (PostgreSQL
+    cannot store them; tests/test_parsers.py)."""
+    return st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=max_size)
+
+
+def _any_text(max_size: int):
+    """Any text a client can send as UTF-8 JSON (a lone surrogate cannot be encoded by the test client itself)."""
+    return st.text(st.characters(exclude_categories=("Cs",)), max_size=max_size)
 
 
 valid_workloads = _optional(
@@ -94,10 +100,11 @@ KNOWN_KEYS = ["workload", "requirements", "type", "min_vram_gb", "min_vram", "es
               "duration_minutes", "assets", "size_mb", "size_bytes", "size_kb", "workflows", "cached",
               "persist_outputs", "budget", "limit_usd", "mode", "pipeline", "translation", "requires_gpu", "cache",
               "requires_persistent", "comfyui", "residency", "regions", "prefer_remote", "dry_run", "source", "id"]
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+keys = st.sampled_from(KNOWN_KEYS) | _any_text(max_size=4)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KNOWN_KEYS) | st.text(max_size=4),
-                                                                       children, max_size=4),
+    scalars | _any_text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(keys, children, max_size=4),
     max_leaves=25)
 
 # A valid workload plus one corruption at a known path: (path, value).
