@@ -14,10 +14,11 @@ import argparse
 import json
 import urllib.error
 import urllib.request
+from collections import Counter
 
-from bench.http_load import run_load
+from bench.http_load import LoadResult, run_load
 from bench.report import emit
-from bench.server import Service
+from bench.server import CpuMeter, Service
 
 # A mid-sized render job: big enough to filter on VRAM and assets, small enough that most of the registry is eligible.
 ADVISE_WORKLOAD = {
@@ -28,6 +29,7 @@ ADVISE_WORKLOAD = {
 }
 CONCURRENCY = (1, 8, 32)
 QUESTIONS_PER_ROW = 20_000  # more than a 10 s row sends; beyond that they recur 20,000 apart (the memo keeps 32)
+SLICES = 5  # turns per row
 
 
 def distinct_bodies(row: int) -> list[bytes]:
@@ -75,16 +77,26 @@ def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
         sampler = service.memory_sampler()
         by_case = {}
         for row, clients in enumerate(CONCURRENCY):
-            for name, path, method, bodies in targets:
-                meter = service.cpu_meter()
-                result = run_load(service.base_url + path, method=method, bodies=bodies or distinct_bodies(row),
-                                  headers=headers, concurrency=clients, duration_s=duration_s).summary()
-                cpu = meter.per_request(result["requests"])
-                by_case[(name, clients)] = result
+            results = {name: LoadResult(clients) for name, *_ in targets}
+            cpu = {name: Counter() for name, *_ in targets}
+            questions = distinct_bodies(row)
+            # Each row is taken in SLICES turns (ping, advise, new question, ping, ...), so the ratios compare
+            # throughputs measured over the same minutes: this machine's speed drifts by tens of percent within one.
+            for _ in range(SLICES):
+                for name, path, method, bodies in targets:
+                    meter = service.cpu_meter()
+                    result = run_load(service.base_url + path, method=method,
+                                      bodies=bodies or questions[results[name].requests:], headers=headers,
+                                      concurrency=clients, duration_s=duration_s / SLICES)
+                    cpu[name] += meter.seconds()
+                    results[name].add(result)
+            for name, path, method, _ in targets:
+                result = by_case[(name, clients)] = results[name].summary()
                 label = f"{method} {path}" + (" (new question each time)" if name == "advise-new" else "")
                 rows.append({"case": f"{label} c={clients}", "providers": providers,
-                             "rps": result["throughput_rps"], "p50_ms": result["p50_ms"],
-                             "p95_ms": result["p95_ms"], "p99_ms": result["p99_ms"], "errors": result["errors"], **cpu})
+                             "rps": result["throughput_rps"], "p50_ms": result["p50_ms"], "p95_ms": result["p95_ms"],
+                             "p99_ms": result["p99_ms"], "errors": result["errors"],
+                             **CpuMeter.per_request(cpu[name], result["requests"])})
         memory = sampler.stop()
     for name in ("advise", "advise-new"):
         for clients in CONCURRENCY:

@@ -38,6 +38,14 @@ class LoadResult:
         """Transport failures plus every answer outside 2xx."""
         return sum(self.failures.values()) + sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
+    def add(self, other: "LoadResult") -> "LoadResult":
+        """Fold another run at the same concurrency into this one (e.g. slices of one row taken in turns)."""
+        self.elapsed_s += other.elapsed_s
+        self.latencies_ms += other.latencies_ms
+        self.statuses.update(other.statuses)
+        self.failures.update(other.failures)
+        return self
+
     def percentile(self, q: float) -> float | None:
         """Nearest-rank percentile of successful and failed answers alike, in milliseconds."""
         if not self.latencies_ms:

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,7 +167,7 @@ class MemorySampler:
 
 class CpuMeter:
     """CPU seconds spent by the gunicorn workers, PostgreSQL, this process (the load generator) and nobody (idle)
-    between `start()` and `per_request(n)`: where a request's time goes on a machine they all share.
+    between `start()` and `seconds()`: where a request's time goes on a machine they all share.
 
     Counted per process: one that exits in between (a PostgreSQL backend) takes its time with it, so a figure can
     fall short, never go negative; one that starts in between counts in full."""
@@ -194,12 +195,16 @@ class CpuMeter:
         self._start = self._read()
         return self
 
-    def per_request(self, requests: int) -> dict[str, float]:
-        """Milliseconds per request for each of worker, postgres, client and idle (idle is over all cores)."""
+    def seconds(self) -> Counter:
+        """CPU seconds of worker, postgres, client and idle (idle over all cores) since `start()`."""
         end = self._read()
-        spent = {group: sum(value - self._start[group].get(pid, 0.0) for pid, value in end[group].items())
-                 for group in end}
-        return {f"{group}_cpu_ms": round(seconds / max(requests, 1) * 1000, 2) for group, seconds in spent.items()}
+        return Counter({group: sum(value - self._start[group].get(pid, 0.0) for pid, value in end[group].items())
+                        for group in end})
+
+    @staticmethod
+    def per_request(seconds: Counter, requests: int) -> dict[str, float]:
+        """Those seconds as milliseconds per request, one `<group>_cpu_ms` figure each."""
+        return {f"{group}_cpu_ms": round(spent / max(requests, 1) * 1000, 2) for group, spent in seconds.items()}
 
 
 def gunicorn_start(*, database_url: str, port: int, workers: int = 2, log=subprocess.DEVNULL,
