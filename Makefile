@@ -27,7 +27,7 @@ setup: $(VENV)/.installed .env
 run: setup
 	$(BIN)/python manage.py bootstrap_admin
 	@echo "Compute Advisor on http://127.0.0.1:$(PORT)/ (API docs at /api/docs/, admin at /admin/)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A comfyvn_site worker --beat --loglevel=warning --concurrency=2 & \
 	$(BIN)/python manage.py runserver --insecure --noreload 127.0.0.1:$(PORT)
 
