@@ -50,6 +50,7 @@ TIME_RATIO_FLOOR_MINUTES = 1.0
 
 MAX_ALTERNATIVES = 3
 CENT = Decimal("0.01")
+HUNDREDTH = Decimal("0.01")  # minutes in messages
 SIXTY = Decimal(60)
 MEGABITS_PER_MB = 8
 
@@ -312,7 +313,7 @@ def _rejection_templates(analysis: WorkloadAnalysis) -> dict[RejectionCode, str]
         "total": f"{analysis.min_total_vram_gb or 0:g}",
         "assets": f"{analysis.total_asset_mb:,.0f}",
         "runtime": _minutes(analysis.expected_runtime_minutes),
-        "allowed": ", ".join(analysis.residency_regions or ()) or "(none)",
+        "allowed": _listed(analysis.residency_regions or ()) or "(none)",
         "limit": _usd(analysis.budget_limit_usd) if analysis.budget_limit_usd is not None else "",
     }
     return {code: template.format(**context) for code, template in _REJECTION_TEMPLATES.items()}
@@ -478,5 +479,12 @@ def _usd(amount: Decimal) -> str:
 
 
 def _minutes(minutes: Decimal) -> str:
-    """Minutes without a trailing exponent or zeros: 60, 7.5."""
-    return f"{minutes.normalize():f}"
+    """Minutes to the hundredth, without a trailing exponent or zeros: 60, 7.5, 0 (not 300 digits for 1e-300)."""
+    return f"{minutes.quantize(HUNDREDTH, ROUND_HALF_UP).normalize():f}"
+
+
+def _listed(names: Sequence[str], shown: int = 5) -> str:
+    """A list for a message, cut after `shown` names: each of a thousand rejections repeats it."""
+    if len(names) <= shown + 1:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"

@@ -21,6 +21,8 @@ MAX_VRAM_GB = 100_000
 MAX_GPU_COUNT = 1024
 MAX_BUDGET_USD = 1_000_000_000
 MAX_ITEMS = 10_000
+# A residency rule names regions or prefixes ("eu", "us-east-1"); every cloud together has a few hundred regions.
+MAX_REGIONS = 256
 MAX_TEXT = 200
 # Upstream's vocabulary for the same modes (reference/upstream-comfyvn.md §3.2 step 8).
 BUDGET_MODE_ALIASES = {"frugal": BudgetMode.COST_SAVER, "premium": BudgetMode.SPEED}
@@ -52,14 +54,14 @@ class _Reader:
         self.fail(path, "Must be an object.")
         return None
 
-    def items(self, value: Any, path: str) -> list:
+    def items(self, value: Any, path: str, max_items: int = MAX_ITEMS) -> list:
         if value is None:
             return []
         if not isinstance(value, list):
             self.fail(path, "Must be a list.")
             return []
-        if len(value) > MAX_ITEMS:
-            self.fail(path, f"Must have at most {MAX_ITEMS} items.")
+        if len(value) > max_items:
+            self.fail(path, f"Must have at most {max_items} items.")
             return []
         return value
 
@@ -198,7 +200,7 @@ def _workload_read(reader: _Reader, data: Any, path: str) -> WorkloadSpec:
     if residency is not None and residency.get("regions") is not None:
         region_path = p("residency.regions")
         regions = tuple(
-            region.lower() for i, item in enumerate(reader.items(residency.get("regions"), region_path))
+            region.lower() for i, item in enumerate(reader.items(residency.get("regions"), region_path, MAX_REGIONS))
             if (region := reader.text(item, f"{region_path}[{i}]", 64)))
 
     translation_gpu = _first(reader.boolean(_get(translation, "requires_gpu"), p("pipeline.translation.requires_gpu")),

@@ -48,3 +48,19 @@ def test_a_candidate_without_regions_or_cost():
     code = RejectionCode.REGION_NOT_ALLOWED
     assert Rejection(candidate, code, (code,), None, templates[code]).message == \
         "Tiny runs in no stated region, outside the allowed regions eu."
+
+
+def test_a_long_list_of_allowed_regions_is_cut_in_every_message():
+    many = workload_parse({"residency": {"regions": [f"region-{i}" for i in range(200)]}})
+    template = _rejection_templates(workload_analyse(many))[RejectionCode.REGION_NOT_ALLOWED]
+    message = Rejection(make_candidate("tiny", regions=("us-east",)), RejectionCode.REGION_NOT_ALLOWED,
+                        (RejectionCode.REGION_NOT_ALLOWED,), None, template).message
+    assert message == ("Tiny runs in us-east, outside the allowed regions region-0, region-1, region-2, region-3, "
+                       "region-4 and 195 more.")
+
+
+@pytest.mark.parametrize(("minutes", "text"), [(90, "90"), (7.5, "7.5"), (7.125, "7.13"), (1e-300, "0")])
+def test_runtime_in_messages_is_to_the_hundredth(minutes, text):
+    long_job = workload_parse({"requirements": {"estimated_minutes": minutes}})
+    template = _rejection_templates(workload_analyse(long_job))[RejectionCode.NO_LONG_RUNNING]
+    assert template == f"{{name}} does not support long-running jobs ({text} minutes)."
