@@ -4,7 +4,6 @@ from dataclasses import asdict
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import OfferFilters, gpu_summary_list, offer_list
 from catalog.services import PARSERS, offer_catalog_file_import
+from comfyvn_site.pagination import LimitOffsetPagination
 from providers.selectors import provider_get
 
 

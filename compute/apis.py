@@ -2,11 +2,11 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from comfyvn_site.pagination import LimitOffsetPagination
 from compute.models import AdviceChoice
 from compute.selectors import job_summary_get, job_summary_list
 from compute.serializers import AdviceSerializer, JobSummaryDetailSerializer, advice_render

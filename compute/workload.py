@@ -99,6 +99,9 @@ class _Reader:
         if len(value) > max_length:
             self.fail(path, f"Must be at most {max_length} characters.")
             return None
+        if "\x00" in value:  # a JSON body is refused earlier (comfyvn_site/parsers.py); a query string is not
+            self.fail(path, "Null characters are not allowed.")
+            return None
         return value.strip()
 
 

@@ -1,11 +1,11 @@
 """API: a provider's health-check history, and "check now" (synchronous, or queued for the worker)."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from comfyvn_site.pagination import LimitOffsetPagination
 from health.models import CheckTrigger, HealthCheck
 from health.selectors import health_check_list
 from health.services import provider_health_check, provider_health_check_enqueue

@@ -234,3 +234,23 @@ def test_advise_with_ten_thousand_assets_is_refused_or_counted(api, wrapped):
     response = _send(api, "POST", "/compute/advise", body)
     if response.status_code == 200:
         assert response.json()["analysis"]["total_asset_mb"] == 10_000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/providers/", "/api/jobs/summaries/", "/api/offers/",
+                                  "/api/providers/local/health"])
+@pytest.mark.parametrize("query", ["limit=100000000000000000000000", "offset=100000000000000000000000",
+                                   "limit=-1&offset=-1", "limit=1e309", "limit=%00"])
+def test_a_page_past_any_integer_is_an_answer(api, path, query):
+    """A LIMIT past bigint reached PostgreSQL and answered 500; the page size now has a ceiling."""
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 200, response.content[:300]
+    assert len(response.json()["results"]) <= 1000
+
+
+@pytest.mark.django_db
+def test_a_nul_in_advise_query_parameters_is_a_400(api):
+    """POST bodies with NUL are refused by the parser; GET's query parameters are read by the workload reader."""
+    response = api.get("/compute/advise?task=%00render")
+    assert response.status_code == 400
+    assert "task" in response.json()["extra"]["fields"]

@@ -121,7 +121,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["comfyvn_site.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["comfyvn_site.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "comfyvn_site.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "comfyvn_site.api.exception_handler",
     # Client identity for throttles: the N-th X-Forwarded-For entry from the right, never the client-chosen left.
