@@ -8,6 +8,9 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from comfyvn_site.celery import app
+from compute.services import advice_create
+from compute.types import Choice
+from compute.workload import workload_parse
 from gpu.models import GpuDevice, GpuHost
 from gpu.selectors import gpu_devices_for_advice
 from gpu.services import (
@@ -177,3 +180,13 @@ def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
     assert errors == []
     assert list(GpuHost.objects.values_list("hostname", flat=True)) == ["racing-host"]
     assert sorted(GpuDevice.objects.values_list("uuid", flat=True)) == sorted([H100.uuid, L4.uuid])
+
+
+def test_a_reported_gpu_reaches_the_advisor_in_the_same_round_trip_as_the_registry_check():
+    """compute.selectors.advice_inputs sends the GPU query beside the registry fingerprint (one pipeline on
+    PostgreSQL); a real inventory row, not a patched selector, must come out as the local candidate."""
+    gpu_inventory_sync(probe=fake_system_probe(FakeNvml([H100])), hostname="gpu-a", now=timezone.now())
+    result = advice_create(workload=workload_parse({"requirements": {"type": "cg_batch", "min_vram_gb": 24}}),
+                           dry_run=True)
+    assert result.advice.choice == Choice.GPU
+    assert (result.advice.local_candidate.host, result.advice.local_candidate.uuid) == ("gpu-a", H100.uuid)
