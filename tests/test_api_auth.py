@@ -3,6 +3,7 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
 
 
 def _api_paths(patterns=None, prefix=""):
@@ -43,3 +44,18 @@ def test_anonymous_is_refused_on_every_api_route(anon_client, path, method):
 def test_public_docs_page_carries_no_schema(anon_client):
     response = anon_client.get("/api/docs/")
     assert response.status_code == 200 and b"/api/providers" not in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["a\x00b", "x" * 41, "tab\there", "x" * 10_000])
+def test_a_key_no_token_can_have_is_an_invalid_token_without_a_query(anon_client, key, django_assert_num_queries):
+    """A NUL in the header reached PostgreSQL (which refuses NUL in text) and answered 500."""
+    with django_assert_num_queries(0):
+        response = anon_client.get("/api/ping", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+
+
+@pytest.mark.django_db
+def test_a_real_token_still_authenticates(anon_client, staff):
+    anon_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    assert anon_client.get("/api/ping").status_code == 200
