@@ -254,3 +254,31 @@ def test_a_nul_in_advise_query_parameters_is_a_400(api):
     response = api.get("/compute/advise?task=%00render")
     assert response.status_code == 400
     assert "task" in response.json()["extra"]["fields"]
+
+
+HOSTILE_QUERY_VALUES = ("%00", "1e309", "NaN", "-1", "100000000000000000000000", "%ED%A0%80", "x" * 5000,
+                        "%27%20OR%20%271%27%3D%271")
+
+
+def _query_operations() -> list[tuple[str, str, str]]:
+    """(path, method, parameter) for every query parameter the schema documents, on every operation."""
+    found = []
+    for path, item in _schema()["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict):
+                found += [(path, method.upper(), parameter["name"]) for parameter in operation.get("parameters", [])
+                          if parameter.get("in") == "query"]
+    return sorted(found)
+
+
+def test_the_schema_documents_query_parameters():
+    assert {"limit", "offset", "since", "min_vram_gb", "task"} <= {name for _, _, name in _query_operations()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "method", "parameter"), _query_operations())
+def test_hostile_values_in_every_query_parameter(api, path, method, parameter):
+    """Every documented query parameter, on every operation, with each hostile value: a 4xx or an answer."""
+    for value in HOSTILE_QUERY_VALUES:
+        url = f"{path.replace('{}', 'local')}?{parameter}={value}"
+        _send(api, method, url, b"{}" if method in WRITE_METHODS else b"")
