@@ -126,9 +126,9 @@ def bench_pure(count: int, freeze: bool) -> tuple[list[float], list[float]]:
 
 
 def vacuum() -> None:
-    """Clear the dead rows a run leaves (rolled-back inserts, rewrites), as autovacuum would: the registry fingerprint
-    scans the provider and offer tables on every advice, so without this each run would slow the next one (and on a
-    server with autovacuum off, every later advice)."""
+    """Clear the dead rows a run leaves (rolled-back inserts, rewrites), as autovacuum would: candidate rebuilds and
+    offer queries scan those tables, so without this each run would slow the next one (and on a server with
+    autovacuum off, every later run)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE providers_provider, catalog_offer, compute_jobsummary")

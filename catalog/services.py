@@ -96,7 +96,7 @@ def offer_catalog_import(*, provider: Provider, file: Iterable[str], source: str
     _summarise(parsed, report)
     if not dry_run:
         for start in range(0, len(pending), BATCH_SIZE):
-            # updated_at is what the advisor's candidate cache notices (compute.selectors.registry_fingerprint).
+            # auto_now does not apply to an upsert: updated_at is written as a field.
             Offer.objects.bulk_create(pending[start:start + BATCH_SIZE], update_conflicts=True,
                                       unique_fields=NATURAL_KEY, update_fields=(*WRITTEN_FIELDS, "updated_at"))
             if progress:

@@ -1,7 +1,7 @@
 """Per-process caches on the advice path that are exact, not timed.
 
-FingerprintCache keeps advisor candidates: an entry serves only while the registry fingerprint it was built under is
-still the database's, so the next advice after any committed write sees it. IdentityMemo keeps what is computed
+VersionCache keeps advisor candidates: an entry serves only while the registry version it was built under is still
+the database's, so the next advice after any committed write sees it. IdentityMemo keeps what is computed
 from those candidates (the advice, its rendering): an entry serves only the very objects it was computed from.
 """
 from __future__ import annotations
@@ -30,8 +30,8 @@ class Entry:
                 and (self.valid_until is None or now <= self.valid_until))
 
 
-class FingerprintCache:
-    """A bounded LRU of entries under one fingerprint; a different fingerprint drops them all. Thread-safe.
+class VersionCache:
+    """A bounded LRU of entries under one version; a different version drops them all. Thread-safe.
 
     Values are shared between threads and requests, so only immutable values (frozen dataclasses, tuples) go in.
     """
@@ -39,22 +39,22 @@ class FingerprintCache:
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._lock = threading.Lock()
-        self._fingerprint: Hashable = None
+        self._version: Hashable = None
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
 
-    def get(self, fingerprint: Hashable, key: Hashable, now: datetime) -> Any | None:
+    def get(self, version: Hashable, key: Hashable, now: datetime) -> Any | None:
         with self._lock:
-            entry = self._entries.get(key) if fingerprint == self._fingerprint else None
+            entry = self._entries.get(key) if version == self._version else None
             if entry is None or not entry.fits(now):
                 return None
             self._entries.move_to_end(key)
             return entry.value
 
-    def put(self, fingerprint: Hashable, key: Hashable, entry: Entry) -> None:
+    def put(self, version: Hashable, key: Hashable, entry: Entry) -> None:
         with self._lock:
-            if fingerprint != self._fingerprint:
+            if version != self._version:
                 self._entries.clear()
-                self._fingerprint = fingerprint
+                self._version = version
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.maxsize:

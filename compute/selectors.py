@@ -1,7 +1,6 @@
 """Selectors: read-only queries that turn registry rows into advisor candidates and list job summaries."""
 from __future__ import annotations
 
-import functools
 import math
 import uuid
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DecimalField, Exists, Func, Max, OuterRef, QuerySet, Sum, Value
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django.utils import timezone
 from catalog.models import Offer as CatalogOffer
 from catalog.selectors import OfferNeed, offers_for_advice
 from comfyvn_site.db import repeated_queries_rows, repeated_query_rows
-from compute.candidate_cache import Entry, FingerprintCache
+from compute.candidate_cache import Entry, VersionCache
 from compute.models import JobSummary
 from compute.types import Candidate, Health, Offer, ProviderProfile
 from gpu import selectors as gpu_selectors
@@ -35,7 +34,7 @@ META_OFFER_SOURCE = "meta"
 _CANDIDATE_FIELDS = ("id", "name", "service", "base_url", "active", "priority", "meta", "last_health",
                      "last_checked_at", "updated_at")
 # The registry part plus one entry per recent workload need (VRAM floor, GPU count, total VRAM, regions).
-_CACHE = FingerprintCache(maxsize=64)
+_CACHE = VersionCache(maxsize=64)
 _REGISTRY_KEY = "registry"
 
 
@@ -48,43 +47,27 @@ class _Registry:
     with_offers: tuple[str, ...]
 
 
-class _Epoch(Func):
-    """A timestamp as a number, so that a SUM over rows moves whenever any row's timestamp does.
-
-    PostgreSQL's EXTRACT gives an exact numeric, so the sum does not depend on the order rows are added in (a
-    parallel scan) and no change is lost to rounding. SQLite's julianday is a double with millisecond precision;
-    there the newest timestamp (exact text) beside the sum notices a row rewritten within the same millisecond.
-    """
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = DecimalField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="julianday(%(expressions)s)", **extra_context)
+# Moved by the database's triggers on every committed provider or offer write and, inside a writing transaction, on
+# each of its writes (compute/migrations/0003_registry_version.py): one row to read, however large the registry.
+_VERSION_SQL = {
+    "postgresql": ("SELECT n, coalesce(current_setting('comfyvn.registry_change', true), '') "
+                   "FROM compute_registry_version"),
+    "sqlite": "SELECT n, hex(token) FROM compute_registry_version",
+}
 
 
-def registry_fingerprint() -> tuple:
-    """Row counts, newest and summed timestamps of the provider and offer tables, in one query.
-
-    Every write to either table changes it: an insert or a delete changes a count, and every writer sets
-    `updated_at` (auto_now, and in the update_fields of each service's save and of the catalog import's upsert), so
-    an update moves the newest timestamp and the sum. The sum also notices a transaction that commits after a newer
-    one (its rows are older than the newest).
-    """
-    return _fingerprint(repeated_query_rows(*_fingerprint_sql(connection.vendor)))
+def registry_version() -> tuple:
+    """What identifies the registry this connection sees: the next advice after any committed write, or after any
+    write of its own transaction, reads a different one."""
+    return _version(repeated_query_rows(*_version_sql(connection.vendor)))
 
 
-def _fingerprint(rows: list[tuple]) -> tuple:
-    return tuple(sorted(rows))
+def _version(rows: list[tuple]) -> tuple:
+    return tuple(rows[0])
 
 
-@functools.cache
-def _fingerprint_sql(vendor: str) -> tuple[str, tuple]:
-    """The fingerprint query is the same on every request: compiled once per database vendor (a third of its cost)."""
-    aggregates = {"rows": Count("pk"), "newest": Max("updated_at"), "stamps": Sum(_Epoch("updated_at"))}
-    providers = Provider.objects.order_by().annotate(table=Value("providers")).values("table").annotate(**aggregates)
-    offers = CatalogOffer.objects.order_by().annotate(table=Value("offers")).values("table").annotate(**aggregates)
-    return providers.union(offers, all=True).query.sql_with_params()
+def _version_sql(vendor: str) -> tuple[str, tuple]:
+    return _VERSION_SQL[vendor], ()
 
 
 def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate, ...]:
@@ -97,33 +80,32 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate,
     report them as rejected (`INACTIVE`); their offers are not loaded.
 
     Building candidates from 1,000 providers' rows and JSON meta costs tens of milliseconds, so the result is kept
-    per process, per need, under registry_fingerprint(): any committed write is seen by the next call. The same
+    per process, per need, under registry_version(): any committed write is seen by the next call. The same
     tuple object comes back while nothing changed, so what is computed from it can be kept by its identity.
     """
-    return _candidates_under(registry_fingerprint(), need=need)
+    return _candidates_under(registry_version(), need=need)
 
 
 def advice_inputs(*, need: OfferNeed | None = None) -> tuple[tuple[Candidate, ...], list[GpuDevice]]:
     """advice_candidates_list(need) and gpu_devices_for_advice(), with the registry check and the GPU query sent to
     the database together: one round trip per advice where each took one."""
-    fingerprint_rows, gpu_rows = repeated_queries_rows(_fingerprint_sql(connection.vendor),
-                                                       gpu_selectors.gpu_advice_query())
-    return (_candidates_under(_fingerprint(fingerprint_rows), need=need),
+    version_rows, gpu_rows = repeated_queries_rows(_version_sql(connection.vendor), gpu_selectors.gpu_advice_query())
+    return (_candidates_under(_version(version_rows), need=need),
             gpu_selectors.gpu_devices_from_rows(gpu_rows))
 
 
-def _candidates_under(fingerprint: tuple, *, need: OfferNeed | None) -> tuple[Candidate, ...]:
+def _candidates_under(version: tuple, *, need: OfferNeed | None) -> tuple[Candidate, ...]:
     need = need or OfferNeed()
     now = timezone.now()
     key = (need, settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER, settings.COMFYVN_PRICE_STALE_HOURS)
-    candidates = _CACHE.get(fingerprint, key, now)
+    candidates = _CACHE.get(version, key, now)
     if candidates is None:
-        registry = _CACHE.get(fingerprint, _REGISTRY_KEY, now)
+        registry = _CACHE.get(version, _REGISTRY_KEY, now)
         if registry is None:
             registry = _registry_load()
-            _CACHE.put(fingerprint, _REGISTRY_KEY, Entry(registry))
+            _CACHE.put(version, _REGISTRY_KEY, Entry(registry))
         entry = _candidates_with_offers(registry, need=need, now=now)
-        _CACHE.put(fingerprint, key, entry)
+        _CACHE.put(version, key, entry)
         candidates = entry.value
     return candidates
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from catalog.models import Offer as CatalogOffer
 from catalog.services import offer_catalog_import, offer_override
-from compute.candidate_cache import Entry, FingerprintCache, IdentityMemo
+from compute.candidate_cache import Entry, IdentityMemo, VersionCache
 from compute.selectors import advice_candidates_list
 from compute.serializers import advice_render
 from compute.services import advice_create
@@ -72,7 +72,7 @@ def test_a_catalog_import_and_a_hand_edit_are_seen_by_the_next_advice(runpod_and
     fetched_at = timezone.now()
     offer_catalog_import(provider=runpod, file=csv_file("0.05"), fetched_at=fetched_at)
     assert chosen()[:2] == ("runpod", Decimal("0.05"))
-    # The same fetched_at with another price: only the row's updated_at tells the two imports apart.
+    # The same fetched_at with another price: the second import must still be seen.
     offer_catalog_import(provider=runpod, file=csv_file("0.07"), fetched_at=fetched_at)
     assert chosen()[:2] == ("runpod", Decimal("0.07"))
     offer_override(offer=CatalogOffer.objects.get(provider=runpod), hourly_usd=Decimal("0.03"))
@@ -101,8 +101,8 @@ def test_each_need_gets_its_own_offers(runpod_and_vast):
     assert chosen()[0] == "runpod"
 
 
-def test_the_cache_keeps_the_newest_entries_under_one_fingerprint():
-    cache, now = FingerprintCache(maxsize=2), timezone.now()
+def test_the_cache_keeps_the_newest_entries_under_one_version():
+    cache, now = VersionCache(maxsize=2), timezone.now()
     for key in "abc":
         cache.put("f1", key, Entry(key))
     assert [cache.get("f1", key, now) for key in "abc"] == [None, "b", "c"]
@@ -119,7 +119,7 @@ def test_an_entry_serves_only_inside_its_clock_window():
 
 
 def test_the_cache_is_safe_across_threads():
-    cache, now = FingerprintCache(maxsize=8), timezone.now()
+    cache, now = VersionCache(maxsize=8), timezone.now()
 
     def churn(worker: int) -> bool:
         for i in range(2000):

@@ -114,9 +114,9 @@ def test_residency_is_applied_per_offer(catalog_registry):
 
 def test_candidates_load_in_two_queries_with_thousands_of_offers(catalog_registry, django_assert_num_queries):
     need = offer_need(workload_analyse(workload_parse({"requirements": {"min_vram_gb": 24}})))
-    with django_assert_num_queries(3):  # the registry fingerprint, the providers, their offers
+    with django_assert_num_queries(3):  # the registry version, the providers, their offers
         candidates = advice_candidates_list(need=need)
-    with django_assert_num_queries(1):  # the registry is unchanged: only its fingerprint
+    with django_assert_num_queries(1):  # the registry is unchanged: only its version
         assert advice_candidates_list(need=need) == candidates
     per_provider = {}
     for candidate in candidates:

@@ -13,7 +13,7 @@ from tests.compute.conftest import providers_create
 @pytest.mark.parametrize("count", [10, 500])
 def test_candidate_query_count_does_not_grow_with_the_registry(count, django_assert_num_queries):
     providers_create(count)
-    with django_assert_num_queries(2):  # the registry fingerprint, the providers; none has offers: no offer query
+    with django_assert_num_queries(2):  # the registry version, the providers; none has offers: no offer query
         candidates = advice_candidates_list()
     assert len(candidates) == count
     assert [c.provider.id for c in candidates[:2]] == sorted(

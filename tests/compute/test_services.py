@@ -14,10 +14,10 @@ from tests.compute.conftest import providers_create
 @pytest.mark.parametrize("count", [10, 500])
 def test_advice_create_query_count_is_constant(count, django_assert_num_queries, user):
     providers_create(count)
-    # the local GPU inventory, the registry fingerprint, one read of the registry, the insert: no BEGIN/COMMIT
+    # the local GPU inventory, the registry version, one read of the registry, the insert: no BEGIN/COMMIT
     with django_assert_num_queries(4):
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
-    with django_assert_num_queries(3):  # the same registry again: its fingerprint, and no read of the rows
+    with django_assert_num_queries(3):  # the same registry again: its version, and no read of the rows
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
 
 

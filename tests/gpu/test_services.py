@@ -183,7 +183,7 @@ def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
 
 
 def test_a_reported_gpu_reaches_the_advisor_in_the_same_round_trip_as_the_registry_check():
-    """compute.selectors.advice_inputs sends the GPU query beside the registry fingerprint (one pipeline on
+    """compute.selectors.advice_inputs sends the GPU query beside the registry version (one pipeline on
     PostgreSQL); a real inventory row, not a patched selector, must come out as the local candidate."""
     gpu_inventory_sync(probe=fake_system_probe(FakeNvml([H100])), hostname="gpu-a", now=timezone.now())
     result = advice_create(workload=workload_parse({"requirements": {"type": "cg_batch", "min_vram_gb": 24}}),
