@@ -165,8 +165,10 @@ CHEAPEST_24GB = {"requirements": {"type": "cg_batch", "min_vram_gb": 24, "estima
                  "budget": {"mode": "cost_saver"}}
 
 
+@transaction.atomic
 def catalog_seed() -> list[Provider]:
-    """One provider per shared catalog file, made from its curated template (prefixed bench-), offers imported."""
+    """One provider per shared catalog file, made from its curated template (prefixed bench-), offers imported;
+    all or nothing, so a missing file leaves no bench provider behind to break the next run."""
     providers = []
     for template_id, relative in CATALOG_FILES.items():
         template = ProviderTemplate.objects.get(id=template_id)
