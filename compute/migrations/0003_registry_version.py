@@ -13,7 +13,8 @@ savepoint rolled back restores it along with the rows. A TRUNCATE (a test databa
 
 SQLite: one writer at a time, so plain triggers bump `n` in the writing transaction itself, and draw a random
 `token` beside it: a transaction rolled back (every test's) returns `n` to a value that another transaction's
-uncommitted rows may have been cached under, but not its token.
+uncommitted rows may have been cached under, but not its token. A later migration that makes SQLite rebuild one of
+these tables drops its triggers with it; tests/compute/test_registry_version.py fails if that happens.
 """
 from django.db import migrations
 
