@@ -3,13 +3,14 @@
 Usage: DATABASE_URL=postgres://… .venv/bin/python bench/advise.py [--sizes 10 100 1000 10000] [--pure-only]
        DATABASE_URL=postgres://… .venv/bin/python bench/advise.py --catalog [--runs 300]
 
-Prints wall-clock p50/p95/p99 and CPU-time p50/p95 in milliseconds per candidate count (on a shared machine
-the CPU time is the advisor's own cost; the wall clock adds waiting for a core). The pure advisor runs over
-synthetic candidates (varied prices, billing increments, VRAM, regions and health) for a mix of workloads; the
-service run creates that many providers inside a transaction that is rolled back, leaving the database as it was,
-and times advice_create three ways: a repeated question with the registry unchanged (the per-process advice memo
-answers, after the registry check), a new question each call (the candidate cache serves, the advisor runs), and a
-new question after a provider was rewritten (the candidates are rebuilt every time).
+Prints wall-clock p50/p95/p99, CPU-time p50/p95 in milliseconds and database queries per call, per candidate count,
+through bench/report.py (so `make bench` puts them in its table). On a shared machine the CPU time is the advisor's
+own cost; the wall clock adds waiting for a core. The pure advisor runs over synthetic candidates (varied prices,
+billing increments, VRAM, regions and health) for a mix of workloads; the service run creates that many providers
+inside a transaction that is rolled back, leaving the database as it was, and times advice_create three ways: a
+repeated question with the registry unchanged (the per-process advice memo answers, after the registry check), a
+new question each call (the candidate cache serves, the advisor runs), and a new question after a provider was
+rewritten (the candidates are rebuilt every time).
 Targets (issue 3): pure advisor p95 < 5 ms at 1,000 candidates and < 50 ms at 10,000.
 
 --catalog (issue 7) imports every shared SkyPilot catalog (about 2,600 GPU offers) into providers made from the
@@ -46,6 +47,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from bench.catalog_import import FILES as CATALOG_FILES  # noqa: E402
 from bench.catalog_import import catalog_dir  # noqa: E402
+from bench.report import emit  # noqa: E402
 from bench.server import free_port, gunicorn_start, gunicorn_stop, wait_ready  # noqa: E402
 from catalog.importers import catalog_text  # noqa: E402
 from catalog.services import offer_catalog_import  # noqa: E402
@@ -139,7 +141,7 @@ def new_question(i: int, workloads=WORKLOADS) -> WorkloadSpec:
     return replace(workloads[i % len(workloads)], estimated_minutes=Decimal(100_000 + i) / 100)
 
 
-def bench_service(count: int) -> list[tuple[str, tuple[list[float], list[float]]]]:
+def bench_service(count: int) -> list[tuple[str, tuple[list[float], list[float]], int]]:
     """advice_create over `count` providers: a repeated question (the advice memo answers), a new question each call
     (the candidate cache serves), and a new question after one provider was rewritten (every call rebuilds the
     candidates, as before the cache)."""
@@ -150,15 +152,40 @@ def bench_service(count: int) -> list[tuple[str, tuple[list[float], list[float]]
                      base_url="https://x.test", priority=rng.randrange(100), meta=synthetic_meta(rng))
             for i in range(count)], batch_size=1000)
         runs = max(20, repeats_for(count) // 5)
-        timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), 3)
-        repeated = timed(lambda i: advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench"), runs)
-        new = timed(lambda i: advice_create(workload=new_question(i), source="bench"), runs)
-        cold = timed(lambda i: advice_create(workload=new_question(runs + i), source="bench"), runs,
-                     before=lambda i: Provider.objects.filter(id="bench-00000").update(updated_at=timezone.now()))
+
+        def repeated_call(i: int) -> None:
+            advice_create(workload=WORKLOADS[i % len(WORKLOADS)], source="bench")
+
+        def new_call(i: int) -> None:
+            advice_create(workload=new_question(i), source="bench")
+
+        def cold_call(i: int) -> None:
+            advice_create(workload=new_question(runs + i), source="bench")
+
+        def rewrite(i: int) -> None:
+            Provider.objects.filter(id="bench-00000").update(updated_at=timezone.now())
+
+        timed(repeated_call, 3)
+        rows = [("advice_create() repeated question", timed(repeated_call, runs), queries_per_call(repeated_call)),
+                ("advice_create() new question", timed(new_call, runs), queries_per_call(new_call)),
+                ("advice_create() new question after a registry write", timed(cold_call, runs, before=rewrite),
+                 queries_per_call(cold_call, before=rewrite))]
         transaction.set_rollback(True)
     vacuum()
-    return [("advice_create() repeated question", repeated), ("advice_create() new question", new),
-            ("  after a registry write", cold)]
+    return rows
+
+
+def queries_per_call(call, before=None) -> int:
+    """Database queries one more call makes (statements sent together in one round trip count one each), with a
+    question of its own so the timed calls' memo is not disturbed."""
+    if before:
+        before(UNTIMED)
+    with CaptureQueriesContext(connection) as queries:
+        call(UNTIMED)
+    return len(queries)
+
+
+UNTIMED = 1_000_000  # a call index no timed call uses
 
 
 CHEAPEST_24GB = {"requirements": {"type": "cg_batch", "min_vram_gb": 24, "estimated_minutes": 60},
@@ -265,19 +292,19 @@ def main() -> None:
         return
     existing = Provider.objects.filter(kind=ProviderKind.REMOTE).count()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; {existing} remote providers "
-          "already registered (added to every service run)")
-    print(f"{'candidates':>10}  {'what':<34} {'runs':>5}  {'p50 ms':>8}  {'p95 ms':>8}  {'p99 ms':>8}   "
-          f"{'cpu p50':>8}  {'cpu p95':>8}")
+    figures = []
     for count in args.sizes:
-        rows = [("advise() pure" + (" gc-frozen" if args.gc_freeze else ""), bench_pure(count, args.gc_freeze))]
+        rows = [("advise() pure" + (" gc-frozen" if args.gc_freeze else ""), bench_pure(count, args.gc_freeze), 0)]
         if not args.pure_only:
             rows += bench_service(count)
-        for what, (wall, cpu) in rows:
+        for what, (wall, cpu), queries in rows:
             p50, p95, p99 = percentiles(wall)
             cpu50, cpu95, _ = percentiles(cpu)
-            print(f"{count:>10,}  {what:<34} {len(wall):>5}  {p50:>8.3f}  {p95:>8.3f}  {p99:>8.3f}   "
-                  f"{cpu50:>8.3f}  {cpu95:>8.3f}", flush=True)
+            figures.append({"case": what, "candidates": count, "runs": len(wall), "p50_ms": p50, "p95_ms": p95,
+                            "p99_ms": p99, "cpu_p50_ms": cpu50, "cpu_p95_ms": cpu95, "queries": queries})
+    emit("advise", figures, notes=[f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}; "
+                                   f"{existing} remote providers already registered (added to every service run)"])
+
 
 if __name__ == "__main__":
     main()
