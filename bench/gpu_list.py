@@ -1,4 +1,5 @@
-"""Benchmark the GPU inventory reads: /api/gpu/list and gpu_devices_for_advice() over many hosts.
+"""Benchmark the GPU inventory reads: /api/gpu/list, gpu_devices_for_advice() and what an advice pays for the local
+GPUs (compute.selectors.advice_inputs: the data versions, the inventory read only when it changed) over many hosts.
 
 Creates a throwaway test database (DATABASE_URL's server, or SQLite), reports HOSTS hosts × GPUS GPUs from a
 fake NVML, registers the curated providers, then prints p50/p95/p99 latency and queries per call.
@@ -23,6 +24,7 @@ from django.db import connection  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from bench.scratch import throwaway_database  # noqa: E402
+from compute.selectors import advice_inputs  # noqa: E402
 from gpu.discovery import CachedSystemProbe, NvmlProbe  # noqa: E402
 from gpu.selectors import gpu_devices_for_advice  # noqa: E402
 from gpu.services import gpu_inventory_sync  # noqa: E402
@@ -64,6 +66,7 @@ def main() -> None:
         client.force_authenticate(get_user_model().objects.create_user("bench"))
         print(f"{args.hosts} hosts × {args.gpus} GPUs, {connection.vendor}, {args.runs} runs each")
         report("gpu_devices_for_advice()", *timed(gpu_devices_for_advice, args.runs))
+        report("advice_inputs(), inventory unchanged", *timed(advice_inputs, args.runs))
         report("GET /api/gpu/list (in-process)", *timed(lambda: client.get("/api/gpu/list"), args.runs))
 
 

@@ -1,14 +1,14 @@
-"""Statements every advice repeats, run so that PostgreSQL keeps them prepared.
+"""Statements every request repeats, run so that PostgreSQL keeps them prepared.
 
 Django binds parameters on the client and compiles each ORM statement anew, so PostgreSQL parses and plans every
-statement it receives: for the registry fingerprint that cost more than running it. The few statements on the advice
-path are compiled once and run here on a server-binding cursor instead; psycopg prepares a statement after five
+statement it receives, and compiling a query can cost more than running it. The few statements every request or
+every advice makes (the token lookup, the data versions, the job-summary INSERT) are compiled once and run here on a
+server-binding cursor instead; psycopg prepares a statement after five
 runs on a connection (`prepare_threshold` in settings) and later runs skip parsing and planning. Every other query
 keeps Django's own cursor. On other databases these are plain Django queries.
 """
 import functools
-from collections.abc import Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -20,19 +20,6 @@ def repeated_query_rows(sql: str, params) -> list[tuple]:
     with _cursor(_database()) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-def repeated_queries_rows(*queries: tuple[str, Sequence]) -> list[list[tuple]]:
-    """The rows of several such queries, sent to PostgreSQL together: one round trip instead of one per query."""
-    db = _database()
-    if db.vendor != "postgresql" or not _pipeline_supported():
-        return [repeated_query_rows(sql, params) for sql, params in queries]
-    with ExitStack() as stack:
-        cursors = [stack.enter_context(_cursor(db)) for _ in queries]
-        with db.wrap_database_errors, db.connection.pipeline():
-            for cursor, (sql, params) in zip(cursors, queries, strict=True):
-                cursor.execute(sql, params)
-        return [cursor.fetchall() for cursor in cursors]
 
 
 def repeated_insert(instance: Model) -> None:
@@ -57,13 +44,6 @@ def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple]:
     query.insert_values(fields, [model()])
     [(sql, _params)] = query.get_compiler(connection=_database()).as_sql()
     return sql, fields
-
-
-@functools.cache
-def _pipeline_supported() -> bool:
-    import psycopg
-
-    return psycopg.Pipeline.is_supported()  # libpq 14 or later
 
 
 def _database():

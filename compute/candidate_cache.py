@@ -1,7 +1,7 @@
 """Per-process caches on the advice path that are exact, not timed.
 
-VersionCache keeps advisor candidates: an entry serves only while the registry version it was built under is still
-the database's, so the next advice after any committed write sees it. IdentityMemo keeps what is computed
+VersionCache keeps advisor candidates and local GPUs: an entry serves only while the data version it was built under
+is still the database's, so the next advice after any committed write sees it. IdentityMemo keeps what is computed
 from those candidates (the advice, its rendering): an entry serves only the very objects it was computed from.
 """
 from __future__ import annotations

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from catalog.models import Offer as CatalogOffer
 from catalog.selectors import OfferNeed, offers_for_advice
-from comfyvn_site.db import repeated_queries_rows, repeated_query_rows
+from comfyvn_site.db import repeated_query_rows
 from compute.candidate_cache import Entry, VersionCache
 from compute.models import JobSummary
-from compute.types import Candidate, Health, Offer, ProviderProfile
+from compute.types import Candidate, Health, LocalGpu, Offer, ProviderProfile
 from gpu import selectors as gpu_selectors
 from gpu.types import GpuDevice
 from providers.models import Provider, ProviderKind
@@ -30,6 +30,7 @@ from providers.models import Provider, ProviderKind
 DEFAULT_STARTUP_MINUTES = 5.0
 DEFAULT_BANDWIDTH_MBPS = 100.0
 DEFAULT_RELATIVE_SPEED = 1.0
+MIB_PER_GB = 1024
 META_OFFER_SOURCE = "meta"
 _CANDIDATE_FIELDS = ("id", "name", "service", "base_url", "active", "priority", "meta", "last_health",
                      "last_checked_at", "updated_at")
@@ -47,27 +48,26 @@ class _Registry:
     with_offers: tuple[str, ...]
 
 
-# Moved by the database's triggers on every committed provider or offer write and, inside a writing transaction, on
-# each of its writes (compute/migrations/0003_registry_version.py): one row to read, however large the registry.
-_VERSION_SQL = {
-    "postgresql": ("SELECT n, coalesce(current_setting('comfyvn.registry_change', true), '') "
-                   "FROM compute_registry_version"),
-    "sqlite": "SELECT n, hex(token) FROM compute_registry_version",
+# Moved by the database's triggers on every committed write to the provider and offer tables (`registry`) or to
+# the GPU inventory (`gpu`) and, inside a writing transaction, on each of its writes
+# (compute/migrations/0003_data_version.py): one row to read, however large the registry or the inventory.
+_VERSIONS_SQL = {
+    "postgresql": ("SELECT registry, coalesce(current_setting('comfyvn.change_registry', true), ''), "
+                   "gpu, coalesce(current_setting('comfyvn.change_gpu', true), '') FROM compute_data_version"),
+    "sqlite": "SELECT registry, hex(registry_token), gpu, hex(gpu_token) FROM compute_data_version",
 }
+_GPUS = VersionCache(maxsize=2)  # the fresh local GPUs, by staleness limit
+
+
+def data_versions() -> tuple[tuple, tuple]:
+    """What identifies the registry and the GPU inventory this connection sees: after any committed write, or any
+    write of its own transaction, the next call reads a different one."""
+    row = repeated_query_rows(_VERSIONS_SQL[connection.vendor], ())[0]
+    return tuple(row[:2]), tuple(row[2:])
 
 
 def registry_version() -> tuple:
-    """What identifies the registry this connection sees: the next advice after any committed write, or after any
-    write of its own transaction, reads a different one."""
-    return _version(repeated_query_rows(*_version_sql(connection.vendor)))
-
-
-def _version(rows: list[tuple]) -> tuple:
-    return tuple(rows[0])
-
-
-def _version_sql(vendor: str) -> tuple[str, tuple]:
-    return _VERSION_SQL[vendor], ()
+    return data_versions()[0]
 
 
 def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate, ...]:
@@ -86,12 +86,29 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate,
     return _candidates_under(registry_version(), need=need)
 
 
-def advice_inputs(*, need: OfferNeed | None = None) -> tuple[tuple[Candidate, ...], list[GpuDevice]]:
-    """advice_candidates_list(need) and gpu_devices_for_advice(), with the registry check and the GPU query sent to
-    the database together: one round trip per advice where each took one."""
-    version_rows, gpu_rows = repeated_queries_rows(_version_sql(connection.vendor), gpu_selectors.gpu_advice_query())
-    return (_candidates_under(_version(version_rows), need=need),
-            gpu_selectors.gpu_devices_from_rows(gpu_rows))
+def advice_inputs(*, need: OfferNeed | None = None) -> tuple[tuple[Candidate, ...], tuple[LocalGpu, ...]]:
+    """advice_candidates_list(need) and the local GPUs of every fresh host, from one query while neither the
+    registry nor the inventory changed. Both come back as the same objects until then, so what is computed from
+    them can be kept by their identity."""
+    registry, gpus = data_versions()
+    now = timezone.now()
+    key = settings.GPU_STALE_AFTER_SECONDS
+    local_gpus = _GPUS.get(gpus, key, now)
+    if local_gpus is None:
+        devices, valid_after, valid_until = gpu_selectors.gpu_devices_fresh(now=now)
+        local_gpus = tuple(local_gpu_from_device(device) for device in devices)
+        _GPUS.put(gpus, key, Entry(local_gpus, valid_after=valid_after, valid_until=valid_until))
+    return _candidates_under(registry, need=need), local_gpus
+
+
+def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
+    """GPU inventory devices report MiB; the advisor compares GB."""
+    return LocalGpu(
+        host=device.host, index=device.index, uuid=device.uuid, name=device.name,
+        total_gb=device.memory_total_mb / MIB_PER_GB if device.memory_total_mb is not None else None,
+        free_gb=device.memory_free_mb / MIB_PER_GB if device.memory_free_mb is not None else None,
+        utilization_pct=device.utilization_pct,
+    )
 
 
 def _candidates_under(version: tuple, *, need: OfferNeed | None) -> tuple[Candidate, ...]:

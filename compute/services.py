@@ -18,12 +18,10 @@ from compute.advisor import advise_analysed, workload_analyse
 from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
 from compute.selectors import advice_inputs
-from compute.types import Advice, Choice, LocalGpu, WorkloadAnalysis, WorkloadSpec
-from gpu.types import GpuDevice
+from compute.types import Advice, Choice, WorkloadAnalysis, WorkloadSpec
 
-MIB_PER_GB = 1024
-# The advisor is pure, so the same question (analysis, local GPUs, flags) over the same candidate tuple
-# (advice_inputs hands out one object until the registry changes) has the same answer. Schedulers ask
+# The advisor is pure, so the same question (analysis, flags) over the same candidates and local GPUs (advice_inputs
+# hands out the same two tuples until the registry or the inventory changes) has the same answer. Schedulers ask
 # the same few questions over and over; each answer holds one rejection per ineligible candidate, so few are kept.
 _ADVICE = IdentityMemo(maxsize=32)
 
@@ -32,16 +30,6 @@ _ADVICE = IdentityMemo(maxsize=32)
 class AdviceResult:
     advice: Advice
     summary: JobSummary
-
-
-def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
-    """GPU inventory devices report MiB; the advisor compares GB."""
-    return LocalGpu(
-        host=device.host, index=device.index, uuid=device.uuid, name=device.name,
-        total_gb=device.memory_total_mb / MIB_PER_GB if device.memory_total_mb is not None else None,
-        free_gb=device.memory_free_mb / MIB_PER_GB if device.memory_free_mb is not None else None,
-        utilization_pct=device.utilization_pct,
-    )
 
 
 def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardware_override: bool = False,
@@ -57,14 +45,13 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     """
     user = user if user is not None and user.is_authenticated else None
     analysis = workload_analyse(workload)
-    candidates, devices = advice_inputs(need=offer_need(analysis))
-    local_gpus = tuple(local_gpu_from_device(device) for device in devices)
-    question = (analysis, local_gpus, prefer_remote, hardware_override)
-    advice = _ADVICE.get((candidates,), question)
+    candidates, local_gpus = advice_inputs(need=offer_need(analysis))
+    question = (analysis, prefer_remote, hardware_override)
+    advice = _ADVICE.get((candidates, local_gpus), question)
     if advice is None:
         advice = advise_analysed(analysis, candidates, local_gpus, prefer_remote=prefer_remote,
                                  hardware_override=hardware_override)
-        _ADVICE.put((candidates,), question, advice)
+        _ADVICE.put((candidates, local_gpus), question, advice)
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
     if dry_run:
         return AdviceResult(advice=advice, summary=summary)

@@ -27,36 +27,33 @@ _ADVICE_FIELDS = ("host__hostname", "index", "uuid", "name", "memory_total_mb", 
 
 def gpu_devices_for_advice(*, now: datetime | None = None) -> list[GpuDevice]:
     """GPUs of every host that reported within GPU_STALE_AFTER_SECONDS, with their free VRAM; one query."""
-    return gpu_devices_from_rows(repeated_query_rows(*gpu_advice_query(now=now)))
+    return list(gpu_devices_fresh(now=now)[0])
 
 
-def gpu_advice_query(*, now: datetime | None = None) -> tuple[str, list]:
-    """gpu_devices_for_advice's query, for a caller that sends it along with others (compute.selectors)."""
-    sql, params, at = _advice_sql(connection.vendor)
-    return sql, [*params[:at], _db_datetime(_fresh_since(now)), *params[at + 1:]]
-
-
-def gpu_devices_from_rows(rows: list[tuple]) -> list[GpuDevice]:
-    return [GpuDevice(*row[:-1], reported_at=_datetime(row[-1])) for row in rows]
-
-
-_FRESH_SINCE = datetime(2000, 1, 1, tzinfo=UTC)  # stands for the request's cut-off in the compiled query
+def gpu_devices_fresh(*, now: datetime | None = None) -> tuple[tuple[GpuDevice, ...], datetime | None,
+                                                               datetime | None]:
+    """gpu_devices_for_advice(), and for how long that stays the answer while the inventory is unchanged: after the
+    last excluded host turned stale and until the first included one does (None: no bound). The advisor keeps it
+    that long (compute.selectors.advice_inputs)."""
+    now = now or timezone.now()
+    stale_after = timedelta(seconds=settings.GPU_STALE_AFTER_SECONDS)
+    fresh, turned_stale, turns_stale = [], [], []
+    for *fields, reported_at, host_reported_at in repeated_query_rows(*_advice_sql(connection.vendor)):
+        stale_at = _datetime(host_reported_at) + stale_after
+        if now <= stale_at:
+            fresh.append(GpuDevice(*fields, reported_at=_datetime(reported_at)))
+            turns_stale.append(stale_at)
+        else:
+            turned_stale.append(stale_at)
+    return tuple(fresh), max(turned_stale, default=None), min(turns_stale, default=None)
 
 
 @functools.cache
-def _advice_sql(vendor: str) -> tuple[str, tuple, int]:
-    """Every advice runs this query; compiling it cost more than running it, so it is compiled once per vendor.
-
-    Returns the SQL, its parameters and the position of the cut-off among them.
-    """
-    query = (models.GpuDevice.objects.filter(host__reported_at__gte=_FRESH_SINCE)
-             .order_by("host__hostname", "index").values_list(*_ADVICE_FIELDS))
-    sql, params = query.query.sql_with_params()
-    return sql, params, params.index(_db_datetime(_FRESH_SINCE))
-
-
-def _db_datetime(value: datetime):
-    return models.GpuHost._meta.get_field("reported_at").get_db_prep_value(value, connection)
+def _advice_sql(vendor: str) -> tuple[str, tuple]:
+    """Every GPU with its host's last report; the advice path runs it, so it is compiled once per vendor."""
+    query = models.GpuDevice.objects.order_by("host__hostname", "index").values_list(
+        *_ADVICE_FIELDS, "host__reported_at")
+    return query.query.sql_with_params()
 
 
 def _datetime(value: datetime | str) -> datetime:

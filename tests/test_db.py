@@ -7,7 +7,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from comfyvn_site.db import repeated_insert, repeated_queries_rows, repeated_query_rows
+from comfyvn_site.db import repeated_insert, repeated_query_rows
 from compute.models import JobSummary
 
 pytestmark = pytest.mark.django_db
@@ -56,17 +56,10 @@ def test_rows_are_the_cursors():
     assert repeated_query_rows("SELECT %s, %s", ["a", 2]) == [("a", 2)]
 
 
-def test_queries_sent_together_answer_each_in_turn():
-    with CaptureQueriesContext(connection) as queries:
-        rows = repeated_queries_rows(("SELECT %s", [1]), ("SELECT %s, %s UNION ALL SELECT %s, %s", ["a", 2, "b", 3]))
-    assert rows == [[(1,)], [("a", 2), ("b", 3)]]
-    assert len(queries.captured_queries) == 2
-
-
-def test_a_failing_query_sent_together_is_djangos_error_and_the_connection_goes_on():
+def test_a_failing_query_is_djangos_error_and_the_connection_goes_on():
     with pytest.raises(DatabaseError), transaction.atomic():
-        repeated_queries_rows(("SELECT 1", []), ("SELECT * FROM no_such_table", []))
-    assert repeated_queries_rows(("SELECT %s", [5]),) == [[(5,)]]
+        repeated_query_rows("SELECT * FROM no_such_table", [])
+    assert repeated_query_rows("SELECT %s", [5]) == [(5,)]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")

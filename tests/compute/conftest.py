@@ -41,6 +41,21 @@ def local_gpu(total_gb: float | None = 24, free_gb: float | None = None, index: 
                     utilization_pct=None)
 
 
+def inventory_gpu_add(*, uuid: str = "GPU-1", name: str = "RTX 4090", total_mb: int = 24564, free_mb: int = 20000,
+                      utilization_pct: float | None = 3.25, host: str = "box") -> None:
+    """A GPU reported just now by `host`, in the inventory tables the advisor reads."""
+    from django.utils import timezone
+
+    from gpu.models import GpuDevice, GpuHost
+
+    now = timezone.now()
+    gpu_host, _ = GpuHost.objects.get_or_create(hostname=host, defaults={
+        "cpu_count": 8, "memory_total_mb": 32768, "memory_available_mb": 16384, "reported_at": now})
+    GpuDevice.objects.create(uuid=uuid, host=gpu_host, index=gpu_host.devices.count(), name=name,
+                             memory_total_mb=total_mb, memory_free_mb=free_mb, memory_used_mb=total_mb - free_mb,
+                             utilization_pct=utilization_pct, reported_at=now)
+
+
 def providers_create(count: int) -> None:
     """`count` remote providers with varied priority and price, in one bulk insert."""
     Provider.objects.bulk_create([

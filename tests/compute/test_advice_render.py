@@ -8,8 +8,8 @@ from rest_framework.renderers import JSONRenderer
 from compute.serializers import AdviceSerializer, advice_render
 from compute.services import advice_create
 from compute.workload import workload_parse
-from gpu.types import GpuDevice
 from tests.catalog.conftest import CATALOG_FILES, import_file
+from tests.compute.conftest import inventory_gpu_add
 
 WORKLOADS = [
     {"requirements": {"type": "voice_synthesis", "estimated_minutes": 3}, "budget": {"mode": "cost_saver"}},
@@ -23,8 +23,6 @@ WORKLOADS = [
     {"requirements": {"min_total_vram_gb": 160}, "residency": {"regions": []}},
     {"requirements": {"type": "cg_batch", "min_vram_gb": 2000}},
 ]
-DEVICE = GpuDevice(host="box", index=0, uuid="GPU-1", name="RTX 4090", memory_total_mb=24564, memory_free_mb=20000,
-                   utilization_pct=3.25)
 
 
 @pytest.fixture
@@ -41,10 +39,11 @@ def rendered(data) -> bytes:
 
 
 @pytest.mark.django_db
-def test_advice_render_matches_the_serializer(mixed_registry, user, monkeypatch):
+def test_advice_render_matches_the_serializer(mixed_registry, user):
     """Every workload x flags x local GPU, in one test: the registry (two imported catalogs) is set up once."""
     for local in (False, True):
-        monkeypatch.setattr("gpu.selectors.gpu_devices_from_rows", lambda rows, local=local: [DEVICE] if local else [])
+        if local:
+            inventory_gpu_add()
         for flags in ({}, {"prefer_remote": True}, {"hardware_override": True}, {"dry_run": True}):
             for raw in WORKLOADS:
                 result = advice_create(workload=workload_parse(raw), user=user, source="scheduler", **flags)

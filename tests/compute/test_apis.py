@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from compute.models import JobSummary
-from gpu.types import GpuDevice
+from tests.compute.conftest import inventory_gpu_add
 
 ADVISE = reverse("compute:advise")
 GPU_ADVISE = reverse("compute:gpu-advise")
@@ -102,11 +102,9 @@ def test_both_routes_give_the_documented_shape(user_client, registry):
         assert {"data_leaves_machine", "credentials_unverified"} <= {w["code"] for w in body["warnings"]}
 
 
-def test_local_gpu_from_the_inventory_wins_without_prefer_remote(user_client, registry, monkeypatch):
+def test_local_gpu_from_the_inventory_wins_without_prefer_remote(user_client, registry):
     registry("runpod")
-    device = GpuDevice(host="box", index=0, uuid="GPU-1", name="RTX 4090", memory_total_mb=24564,
-                       memory_free_mb=20480, utilization_pct=3.0)
-    monkeypatch.setattr("gpu.selectors.gpu_devices_from_rows", lambda rows: [device])
+    inventory_gpu_add(free_mb=20480)
     body = post_ok(user_client, {"requirements": {"type": "cg_batch"}})
     assert body["choice"] == "gpu"
     assert body["local_candidate"]["uuid"] == "GPU-1" and body["local_candidate"]["usable_gb"] == 20

@@ -182,11 +182,14 @@ def test_concurrent_first_reports_of_one_host_neither_fail_nor_duplicate():
     assert sorted(GpuDevice.objects.values_list("uuid", flat=True)) == sorted([H100.uuid, L4.uuid])
 
 
-def test_a_reported_gpu_reaches_the_advisor_in_the_same_round_trip_as_the_registry_check():
-    """compute.selectors.advice_inputs sends the GPU query beside the registry version (one pipeline on
-    PostgreSQL); a real inventory row, not a patched selector, must come out as the local candidate."""
+def test_a_report_reaches_the_next_advice_through_the_inventory_version():
+    """compute.selectors.advice_inputs keeps the local GPUs until the inventory's version moves: a report (the real
+    service, not a patched selector) must reach the very next advice, and so must a GPU it no longer lists."""
+    workload = workload_parse({"requirements": {"type": "cg_batch", "min_vram_gb": 24}})
+    assert advice_create(workload=workload, dry_run=True).advice.local_candidate is None
     gpu_inventory_sync(probe=fake_system_probe(FakeNvml([H100])), hostname="gpu-a", now=timezone.now())
-    result = advice_create(workload=workload_parse({"requirements": {"type": "cg_batch", "min_vram_gb": 24}}),
-                           dry_run=True)
+    result = advice_create(workload=workload, dry_run=True)
     assert result.advice.choice == Choice.GPU
     assert (result.advice.local_candidate.host, result.advice.local_candidate.uuid) == ("gpu-a", H100.uuid)
+    gpu_inventory_sync(probe=fake_system_probe(FakeNvml([])), hostname="gpu-a", now=timezone.now())
+    assert advice_create(workload=workload, dry_run=True).advice.local_candidate is None

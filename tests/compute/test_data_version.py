@@ -1,12 +1,16 @@
-"""The registry version (compute/migrations/0003_registry_version.py) moves on every provider or offer write, by any
-writer, and only when the write is visible: what the advisor's candidate cache is keyed by."""
+"""The data versions (compute/migrations/0003_data_version.py) move on every provider, offer or GPU inventory write,
+by any writer, and only when the write is visible: what the advisor's candidate and local GPU caches are keyed by."""
+from datetime import timedelta
+
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Offer
-from compute.selectors import advice_candidates_list, registry_version
+from compute.selectors import advice_candidates_list, advice_inputs, data_versions, registry_version
+from gpu.models import GpuDevice, GpuHost
 from providers.models import Provider
+from tests.compute.conftest import inventory_gpu_add
 
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql",
                                      reason="another connection and deferred triggers: PostgreSQL's")
@@ -80,8 +84,8 @@ def other_connection():
         yield other
 
 
-def committed_version(other) -> int:
-    return other.execute("SELECT n FROM compute_registry_version").fetchone()[0]
+def committed_version(other, domain: str = "registry") -> int:
+    return other.execute(f"SELECT {domain} FROM compute_data_version").fetchone()[0]
 
 
 @postgresql_only
@@ -118,3 +122,64 @@ def test_a_truncate_moves_the_version(registry, other_connection):
     start = committed_version(other_connection)
     other_connection.execute("TRUNCATE catalog_offer")
     assert committed_version(other_connection) == start + 1
+
+
+def gpu_version() -> tuple:
+    return data_versions()[1]
+
+
+@pytest.mark.django_db
+def test_inventory_writes_move_the_gpu_version_and_registry_writes_do_not(registry):
+    registry_before, gpu_before = data_versions()
+    inventory_gpu_add()
+    assert registry_version() == registry_before and gpu_version() != gpu_before
+    after_add = gpu_version()
+    GpuDevice.objects.update(memory_free_mb=100)  # what a report does to a known GPU
+    assert gpu_version() != after_add
+    after_update = gpu_version()
+    registry("runpod")
+    assert gpu_version() == after_update and registry_version() != registry_before
+    GpuHost.objects.all().delete()
+    assert gpu_version() != after_update
+
+
+@pytest.mark.django_db
+def test_local_gpus_are_the_same_objects_until_the_inventory_changes():
+    first = advice_inputs()[1]
+    assert first == () and advice_inputs()[1] is first
+    inventory_gpu_add()
+    [gpu] = advice_inputs()[1]
+    assert gpu.uuid == "GPU-1" and gpu.free_gb == 20000 / 1024
+    assert advice_inputs()[1] is advice_inputs()[1]
+    GpuDevice.objects.update(memory_free_mb=1024)
+    assert advice_inputs()[1][0].free_gb == 1.0
+
+
+@pytest.mark.django_db
+def test_a_host_that_stops_reporting_leaves_the_advice_when_it_turns_stale(settings, monkeypatch):
+    settings.GPU_STALE_AFTER_SECONDS = 60
+    inventory_gpu_add(host="a", uuid="GPU-a")
+    reported = GpuHost.objects.get(hostname="a").reported_at
+    inventory_gpu_add(host="b", uuid="GPU-b")
+    GpuHost.objects.filter(hostname="b").update(reported_at=reported + timedelta(seconds=30))
+
+    def uuids_at(seconds: float) -> list[str]:
+        monkeypatch.setattr("compute.selectors.timezone.now", lambda: reported + timedelta(seconds=seconds))
+        return [gpu.uuid for gpu in advice_inputs()[1]]
+
+    assert uuids_at(0) == ["GPU-a", "GPU-b"]
+    assert uuids_at(60) == ["GPU-a", "GPU-b"]  # fresh up to and including the limit, as the listing says
+    assert uuids_at(60.001) == ["GPU-b"]
+    assert uuids_at(90.001) == []
+    assert uuids_at(10) == ["GPU-a", "GPU-b"]  # a clock read earlier (another thread) gets its own answer
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_gpu_report_committed_elsewhere_is_seen_by_the_next_advice(other_connection):
+    inventory_gpu_add()
+    start = committed_version(other_connection, "gpu")
+    assert advice_inputs()[1][0].free_gb == 20000 / 1024
+    other_connection.execute("UPDATE gpu_gpudevice SET memory_free_mb = 2048")
+    assert committed_version(other_connection, "gpu") == start + 1
+    assert advice_inputs()[1][0].free_gb == 2.0
