@@ -183,3 +183,41 @@ def test_a_gpu_report_committed_elsewhere_is_seen_by_the_next_advice(other_conne
     other_connection.execute("UPDATE gpu_gpudevice SET memory_free_mb = 2048")
     assert committed_version(other_connection, "gpu") == start + 1
     assert advice_inputs()[1][0].free_gb == 2.0
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_writers_of_both_domains_in_opposite_orders_both_commit(registry, other_connection):
+    """Both numbers live in one row, so a transaction that wrote the registry first and one that wrote the inventory
+    first queue for the same lock at commit instead of taking two locks in opposite orders."""
+    import threading
+
+    import psycopg
+
+    registry("runpod", "vast")
+    inventory_gpu_add()
+    start = (committed_version(other_connection), committed_version(other_connection, "gpu"))
+    both_wrote, errors = threading.Barrier(2, timeout=10), []
+
+    def write(statements: list[str]) -> None:
+        try:
+            with psycopg.connect(**connection.get_connection_params()) as conn, conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '5s'")
+                for statement in statements:
+                    conn.execute(statement)
+                both_wrote.wait()  # both hold their row locks and have queued their bumps before either commits
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    registry_first = ["UPDATE providers_provider SET priority = 1 WHERE id = 'runpod'",
+                      "UPDATE gpu_gpuhost SET cpu_percent = 1"]
+    gpu_first = ["UPDATE gpu_gpudevice SET utilization_pct = 2",
+                 "UPDATE providers_provider SET priority = 2 WHERE id = 'vast'"]
+    threads = [threading.Thread(target=write, args=(s,)) for s in (registry_first, gpu_first)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert (committed_version(other_connection), committed_version(other_connection, "gpu")) == (start[0] + 2,
+                                                                                               start[1] + 2)
