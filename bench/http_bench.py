@@ -1,9 +1,11 @@
 """Over HTTP: POST /compute/advise against the trivial GET /api/ping, same stack, same run, at 1, 8 and 32 clients.
 
 The ratio advise/ping at equal concurrency is the advisor's own cost above the framework's floor (token auth, DRF,
-JSON rendering, one gunicorn round trip). Advise is loaded twice: `advise` repeats one question, as a scheduler
+JSON rendering, one gunicorn round trip). Advise is loaded three ways: `advise` repeats one question, as a scheduler
 submitting the same kind of job does, so it is answered from the per-process advice memo (compute/services.py) and
-pays for the request, the registry check and the job-summary insert; `advise-new` asks a question no worker has seen
+pays for the request, the data-version check and the job-summary insert; `advise-dry` repeats it as a dry run, the
+same work without the insert and its commit, which shows what recording costs; `advise-new` asks a question no
+worker has seen
 on every request (the estimated minutes change each time), so the advisor runs over all 1,000 providers and the
 answer is rendered afresh. Peak worker RSS is sampled throughout; first vs last shows whether memory stays flat. Each
 row also splits a request's CPU time between the gunicorn workers, PostgreSQL, the load generator and idle cores.
@@ -30,6 +32,7 @@ ADVISE_WORKLOAD = {
 CONCURRENCY = (1, 8, 32)
 QUESTIONS_PER_ROW = 20_000  # more than a 10 s row sends; beyond that they recur 20,000 apart (the memo keeps 32)
 SLICES = 5  # turns per row
+CASE_NOTES = {"advise-dry": " (dry run: no summary stored)", "advise-new": " (new question each time)"}
 
 
 def distinct_bodies(row: int) -> list[bytes]:
@@ -57,11 +60,13 @@ def endpoint_probe(service: Service, path: str, body: bytes | None = None) -> tu
 def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
     rows, notes = [], []
     advise_body = json.dumps(ADVISE_WORKLOAD).encode()
+    dry_run_body = json.dumps({"workload": ADVISE_WORKLOAD, "dry_run": True}).encode()
     with Service(providers=providers) as service:
         targets = [("ping", "/api/ping", "GET", [b""])]
         status, answer = endpoint_probe(service, "/compute/advise", advise_body)
         if 200 <= status < 300:
             targets.append(("advise", "/compute/advise", "POST", [advise_body]))
+            targets.append(("advise-dry", "/compute/advise", "POST", [dry_run_body]))
             targets.append(("advise-new", "/compute/advise", "POST", None))
             # What each advise answer weighs, by top-level key: rendering it is part of the cost measured below.
             sizes = {key: len(json.dumps(value, separators=(",", ":")))
@@ -92,13 +97,13 @@ def measure(*, providers: int, duration_s: float, warmup_s: float) -> dict:
                     results[name].add(result)
             for name, path, method, _ in targets:
                 result = by_case[(name, clients)] = results[name].summary()
-                label = f"{method} {path}" + (" (new question each time)" if name == "advise-new" else "")
+                label = f"{method} {path}" + CASE_NOTES.get(name, "")
                 rows.append({"case": f"{label} c={clients}", "providers": providers,
                              "rps": result["throughput_rps"], "p50_ms": result["p50_ms"], "p95_ms": result["p95_ms"],
                              "p99_ms": result["p99_ms"], "errors": result["errors"],
                              **CpuMeter.per_request(cpu[name], result["requests"])})
         memory = sampler.stop()
-    for name in ("advise", "advise-new"):
+    for name in ("advise", "advise-dry", "advise-new"):
         for clients in CONCURRENCY:
             if (name, clients) in by_case:
                 ratio = by_case[(name, clients)]["throughput_rps"] / by_case[("ping", clients)]["throughput_rps"]
