@@ -1,5 +1,6 @@
 """Token authentication: DRF's checks, with the token lookup compiled once and a key no token can have turned away."""
 import functools
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -35,14 +36,11 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
 def token_with_user(model: type[Model], key: str) -> Model | None:
     """`model.objects.select_related("user").get(key=key)`, or None: the same instances, from a query compiled once."""
-    sql, token_fields, user_fields, converters = _lookup(model, connection.vendor)
+    sql, token_fields, user_fields, compiler, converters = _lookup(model, connection.vendor)
     rows = repeated_query_rows(sql, [key])
     if not rows:
         return None
-    row = list(rows[0])
-    for position, (functions, expression) in converters:
-        for convert in functions:
-            row[position] = convert(row[position], expression, connection)
+    [row] = compiler.apply_converters(rows, converters) if converters else rows
     split = len(token_fields)
     token = model.from_db(connection.alias, token_fields, row[:split])
     token.user = get_user_model().from_db(connection.alias, user_fields, row[split:])
@@ -50,9 +48,9 @@ def token_with_user(model: type[Model], key: str) -> Model | None:
 
 
 @functools.cache
-def _lookup(model: type[Model], vendor: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple]:
-    """The lookup's SQL, the token's and the user's column names in it, and the converters Django applies to them
-    (SQLite's booleans and timestamps)."""
+def _lookup(model: type[Model], vendor: str) -> tuple[str, tuple[str, ...], tuple[str, ...], Any, dict]:
+    """The lookup's SQL, the token's and the user's column names in it, and the compiler with the converters Django
+    applies to its rows (SQLite's booleans and timestamps)."""
     token_fields = tuple(field.attname for field in model._meta.concrete_fields)
     user_fields = tuple(field.attname for field in get_user_model()._meta.concrete_fields)
     query = model.objects.filter(key="").values_list(*token_fields, *(f"user__{name}" for name in user_fields)).query
@@ -61,4 +59,4 @@ def _lookup(model: type[Model], vendor: str) -> tuple[str, tuple[str, ...], tupl
     if len(params) != 1:
         raise RuntimeError(f"the token lookup should take one parameter, not {len(params)}")
     converters = compiler.get_converters([column[0] for column in compiler.select])
-    return sql, token_fields, user_fields, tuple(converters.items())
+    return sql, token_fields, user_fields, compiler, converters

@@ -1,13 +1,10 @@
 """Selectors: read-only queries over the GPU inventory; a host that stopped reporting is stale, never advised."""
-import functools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from comfyvn_site.db import repeated_query_rows
 from gpu import models
 from gpu.discovery import system_probe
 from gpu.types import GpuDevice, GpuListing, InventoryDevice, RemoteDevice
@@ -34,32 +31,20 @@ def gpu_devices_fresh(*, now: datetime | None = None) -> tuple[tuple[GpuDevice, 
                                                                datetime | None]:
     """gpu_devices_for_advice(), and for how long that stays the answer while the inventory is unchanged: after the
     last excluded host turned stale and until the first included one does (None: no bound). The advisor keeps it
-    that long (compute.selectors.advice_inputs)."""
+    that long (compute.selectors.advice_inputs), so this runs once per inventory change, not per advice."""
     now = now or timezone.now()
     stale_after = timedelta(seconds=settings.GPU_STALE_AFTER_SECONDS)
+    rows = models.GpuDevice.objects.order_by("host__hostname", "index").values_list(*_ADVICE_FIELDS,
+                                                                                    "host__reported_at")
     fresh, turned_stale, turns_stale = [], [], []
-    for *fields, reported_at, host_reported_at in repeated_query_rows(*_advice_sql(connection.vendor)):
-        stale_at = _datetime(host_reported_at) + stale_after
+    for *fields, host_reported_at in rows:
+        stale_at = host_reported_at + stale_after
         if now <= stale_at:
-            fresh.append(GpuDevice(*fields, reported_at=_datetime(reported_at)))
+            fresh.append(GpuDevice(*fields))
             turns_stale.append(stale_at)
         else:
             turned_stale.append(stale_at)
     return tuple(fresh), max(turned_stale, default=None), min(turns_stale, default=None)
-
-
-@functools.cache
-def _advice_sql(vendor: str) -> tuple[str, tuple]:
-    """Every GPU with its host's last report; the advice path runs it, so it is compiled once per vendor."""
-    query = models.GpuDevice.objects.order_by("host__hostname", "index").values_list(
-        *_ADVICE_FIELDS, "host__reported_at")
-    return query.query.sql_with_params()
-
-
-def _datetime(value: datetime | str) -> datetime:
-    """A raw cursor gives SQLite's timestamps as text; PostgreSQL's arrive as aware datetimes."""
-    value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
 
 
 def gpu_listing_get(*, now: datetime | None = None) -> GpuListing:
