@@ -77,6 +77,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
     (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh checkout has no ./var; SQLite will not create the folder
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a per-request health check that needs no round trip (comfyvn_site/postgresql).
+    DATABASES["default"]["ENGINE"] = "comfyvn_site.postgresql"
     # psycopg prepares a statement after 5 runs on a connection. Only comfyvn_site.db's statements can be prepared
     # (Django's own cursors bind on the client). 0 turns it off, e.g. behind a transaction-mode pooler (PgBouncer
     # < 1.21) that cannot keep prepared statements.
