@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from comfyvn_site.renderers import SharedHead, WithSharedHead
 from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
 from compute.types import (
@@ -342,19 +343,21 @@ def _job_summary(summary: JobSummary) -> dict:
             "source": str(summary.source)}
 
 
-def advice_render(result: "AdviceResult") -> dict:
+def advice_render(result: "AdviceResult") -> WithSharedHead:
     """The advise answer, as AdviceSerializer documents it.
 
-    The advice part is rendered once per Advice object and reused: the service hands out the same immutable object
-    for a repeated question (compute/services.py), and rendering an answer that lists a thousand rejections cost more
-    than finding it. The rendered dicts are shared between responses, so nothing may change them.
+    The advice part is rendered once per Advice object and reused, as the head of every answer that gives it: the
+    service hands out the same immutable object for a repeated question (compute/services.py), and rendering an
+    answer that lists a thousand rejections cost more than finding it. The head also keeps its JSON encoding and gzip
+    stream (comfyvn_site/renderers.py), so a repeated answer encodes and compresses only its job summary. The
+    rendered dicts are shared between responses, so nothing may change them.
     """
     advice = result.advice
-    rendered = _RENDERED.get((advice,))
-    if rendered is None:
-        rendered = _advice_render(advice)
-        _RENDERED.put((advice,), None, rendered)
-    return {**rendered, "job_summary": _job_summary(result.summary)}
+    head = _RENDERED.get((advice,))
+    if head is None:
+        head = SharedHead(_advice_render(advice))
+        _RENDERED.put((advice,), None, head)
+    return WithSharedHead(head, {"job_summary": _job_summary(result.summary)})
 
 
 _RENDERED = IdentityMemo(maxsize=16)
