@@ -6,17 +6,13 @@ in a worker then only walks what the worker itself allocates, which cuts the adv
 docs/ADVISOR.md "Performance"), and the forked workers keep sharing those pages instead of copying them when the
 collector would touch their headers (https://docs.python.org/3/library/gc.html#gc.freeze).
 
-Each worker serves two requests at once on threads (gthread) and keeps client connections alive. A sync worker sat
-idle through every database round trip and commit, and through the lingering close of each connection, during which
-it could serve nothing. Measured with bench/http_bench.py (2 workers, 1,000 providers, same host, interleaved runs):
-advise at 8 clients went from 508 to 689-747 req/s, and its p99 at 32 clients from 97 to 88-94 ms; 4 threads per
-worker did no better and had a longer tail (docs/PERFORMANCE.md).
+Workers are sync (one request at a time), not threaded: in interleaved runs of bench/http_bench.py on one host,
+2 threads per worker (gthread, keep-alive) served advise at 8 clients no faster (662-691 against 771-796 req/s)
+and put its p99 at 32 clients at 89-91 ms against 52-73 ms (docs/PERFORMANCE.md).
 """
 import gc
 
 preload_app = True
-worker_class = "gthread"
-threads = 2
 
 
 def when_ready(server):
