@@ -39,7 +39,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "comfyvn_site.middleware.SharedHeadGZipMiddleware",  # outside CommonMiddleware: compresses what it measured
+    # Before CommonMiddleware, so it runs after it on the way out and corrects the Content-Length that one sets.
+    "comfyvn_site.middleware.SharedHeadGZipMiddleware",
     "comfyvn_site.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
