@@ -43,8 +43,10 @@ class SharedHeadGZipMiddleware:
         if head is None or response.streaming or response.has_header("Content-Encoding"):
             return response
         patch_vary_headers(response, ("Accept-Encoding",))
+        if not accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            return response
         content, prefix = response.content, head.encoded()
-        if not accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", "")) or not content.startswith(prefix):
+        if not content.startswith(prefix):  # something after the renderer rewrote the body
             return response
         stream, compressor = head.gzip_after()
         response.content = stream + compressor.compress(content[len(prefix):]) + compressor.flush()
