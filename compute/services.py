@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
@@ -42,6 +43,11 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
 
     With an `idempotency_key`, repeating the same request returns the summary recorded the first time (one row,
     one job id; the advice itself is recomputed); reusing the key for a different request is a Conflict.
+
+    The summary is committed before the answer, but only a keyed one (or any, with COMFYVN_JOB_SUMMARY_DURABLE)
+    waits for the disk flush: a client that keys its request is told that a retry finds this job, so its row must
+    outlive a database crash, while an unkeyed retry stores a new summary anyway. Waiting for the flush is the largest
+    single cost of an advice over HTTP (docs/PERFORMANCE.md); what an unflushed summary risks is in docs/ADVISOR.md.
     """
     user = user if user is not None and user.is_authenticated else None
     analysis = workload_analyse(workload)
@@ -60,11 +66,11 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
         summary.request_fingerprint = _fingerprint(summary.workload, prefer_remote, hardware_override, source)
         try:
             with transaction.atomic():
-                repeated_insert(summary)
+                repeated_insert(summary)  # durable: a keyed summary must outlive a crash
         except IntegrityError:
             summary = _job_summary_replayed(user=user, key=idempotency_key, fingerprint=summary.request_fingerprint)
         return AdviceResult(advice=advice, summary=summary)
-    repeated_insert(summary)
+    repeated_insert(summary, durable=settings.COMFYVN_JOB_SUMMARY_DURABLE)
     return AdviceResult(advice=advice, summary=summary)
 
 

@@ -1,13 +1,15 @@
-"""comfyvn_site.db: the advice path's statements, compiled once and kept prepared (PostgreSQL), act as the ORM's."""
+"""comfyvn_site.db: the advice path's statements, compiled once and kept prepared (PostgreSQL), act as the ORM's;
+a non-durable insert skips only its own commit's flush."""
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from comfyvn_site.db import repeated_insert, repeated_query_rows
+from comfyvn_site.db import _insert_statement, repeated_insert, repeated_query_rows
 from compute.models import JobSummary
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +73,64 @@ def test_postgresql_prepares_a_statement_after_five_runs():
         with connection.cursor() as cursor:
             cursor.execute(prepared, [f"%{sql.split()[-1]}%"])
             assert cursor.fetchone()[0] == (1 if run >= 6 else 0), run
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def _inserts(queries) -> list[str]:
+    return [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_the_non_durable_statement_skips_the_flush_of_its_own_transaction_only():
+    """Run inside a transaction of the test's, so the setting can be read before the commit it applies to."""
+    summary = _summary()
+    sql, fields = _insert_statement(JobSummary, connection.vendor, False)
+    params = [field.get_db_prep_save(field.pre_save(summary, True), connection=connection) for field in fields]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        assert _synchronous_commit() == "off"
+    assert _synchronous_commit() == "on"
+    assert JobSummary.objects.filter(id=summary.id).exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_non_durable_insert_is_committed_at_once_and_leaves_the_session_durable():
+    summary = _summary()
+    with CaptureQueriesContext(connection) as queries:
+        repeated_insert(summary, durable=False)
+    assert _inserts(queries)[0].endswith("RETURNING set_config('synchronous_commit', 'off', true)")
+    assert _synchronous_commit() == "on"
+
+    def seen_elsewhere(_):
+        try:
+            return JobSummary.objects.filter(id=summary.id).exists()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # another connection: the row is committed, not just written
+        assert list(pool.map(seen_elsewhere, [0])) == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_or_off_postgresql_every_insert_is_durable():
+    """The setting would reach the surrounding transaction's commit, and with it writes that asked for no such thing."""
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        repeated_insert(_summary(), durable=False)
+        if connection.vendor == "postgresql":
+            assert _synchronous_commit() == "on"
+    with CaptureQueriesContext(connection) as outside:
+        repeated_insert(_summary(), durable=False)
+    assert "set_config" not in _inserts(queries)[0]
+    assert ("set_config" in _inserts(outside)[0]) == (connection.vendor == "postgresql")
+    assert JobSummary.objects.count() == 2

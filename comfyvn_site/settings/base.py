@@ -159,6 +159,9 @@ COMFYVN_ADVISOR_OFFERS_PER_PROVIDER = env.int("COMFYVN_ADVISOR_OFFERS_PER_PROVID
 # A catalog price fetched longer ago than this carries a `price_stale` warning when chosen (SkyPilot refreshes
 # hyperscaler catalogs every 7 h, marketplaces every 10-20 min: peers.md section 7).
 COMFYVN_PRICE_STALE_HOURS = env.float("COMFYVN_PRICE_STALE_HOURS", default=24.0)
+# 1/true: every job summary waits for PostgreSQL's disk flush before the advice is answered. By default only
+# summaries stored under an Idempotency-Key do; the others commit asynchronously (docs/ADVISOR.md, "Job summaries").
+COMFYVN_JOB_SUMMARY_DURABLE = env.str("COMFYVN_JOB_SUMMARY_DURABLE", default="").strip().lower() in {"1", "true"}
 
 # --- Health checks (health/outbound.py) -------------------------------------------------------
 # Extra networks (exact CIDRs) health checks may reach besides public addresses; only operators widen this,

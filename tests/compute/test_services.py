@@ -1,8 +1,10 @@
-"""The advise service: constant query count, and one summary per idempotency key even under a race."""
+"""The advise service: constant query count, one summary per idempotency key even under a race, and which summaries
+wait for the disk flush."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from compute.models import JobSummary
 from compute.selectors import advice_inputs
@@ -37,3 +39,20 @@ def test_concurrent_requests_with_one_idempotency_key_store_one_summary(user):
     with ThreadPoolExecutor(max_workers=4) as pool:
         ids = set(pool.map(advise_once, range(8)))
     assert len(ids) == 1 and JobSummary.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("key", "durable_setting", "flushed"), [
+    ("", False, False),  # an unkeyed retry stores a new summary anyway
+    ("job-7", False, True),  # a keyed retry must find this one, even after a crash
+    ("", True, True),  # the operator asked for every summary to be flushed
+])
+def test_only_keyed_summaries_wait_for_the_flush_by_default(settings, user, key, durable_setting, flushed):
+    settings.COMFYVN_JOB_SUMMARY_DURABLE = durable_setting
+    providers_create(3)
+    with CaptureQueriesContext(connection) as queries:
+        advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, idempotency_key=key)
+    [insert] = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    assert ("set_config('synchronous_commit', 'off', true)" not in insert) == flushed
+    assert JobSummary.objects.count() == 1
