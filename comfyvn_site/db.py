@@ -8,6 +8,7 @@ runs on a connection (`prepare_threshold` in settings) and later runs skip parsi
 keeps Django's own cursor. On other databases these are plain Django queries.
 """
 import functools
+from collections.abc import Sequence
 from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -22,11 +23,14 @@ def repeated_query_rows(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def repeated_insert(instance: Model, *, durable: bool = True) -> None:
-    """Store a new `instance`, as `instance.save()` would, with an INSERT compiled once per model.
+def repeated_insert(instance: Model, *, durable: bool = True, only_if: tuple[str, Sequence] | None = None) -> bool:
+    """Store a new `instance`, as `instance.save()` would, with an INSERT compiled once per model; say whether it was.
 
     Each field's value goes through its pre_save and get_db_prep_save, as in save(). For a model whose primary key
     has a Python default and that has no save() override or signal receivers (the job summary): none is called.
+
+    `only_if` (an SQL condition and its parameters) stores the row only where the condition holds in the INSERT's
+    own snapshot, in the same round trip: a check and a write that no other commit can come between.
 
     `durable=False` on PostgreSQL, outside a transaction, commits the row without waiting for the WAL flush
     (asynchronous commit, for this one statement only): the row is committed and visible at once, and survives
@@ -35,26 +39,34 @@ def repeated_insert(instance: Model, *, durable: bool = True) -> None:
     """
     db = _database()
     durable = durable or db.vendor != "postgresql" or not db.get_autocommit()
-    sql, fields = _insert_statement(type(instance), db.vendor, durable)
+    condition, condition_params = only_if or ("", ())
+    sql, fields = _insert_statement(type(instance), db.vendor, durable, condition)
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection=db) for field in fields]
     with _cursor(db) as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, *condition_params])
+        if cursor.rowcount != 1:
+            return False
     instance._state.adding = False
     instance._state.db = db.alias
+    return True
 
 
 # set_config(..., is_local => true) lasts until the statement's own (implicit) transaction ends, and PostgreSQL reads
 # synchronous_commit when that transaction commits: one statement, one round trip, this commit alone not flushed.
-# (SET LOCAL would need a transaction block around it: two more round trips.)
+# (SET LOCAL would need a transaction block around it: two more round trips.) It runs only if a row was inserted.
 _ASYNC_COMMIT = " RETURNING set_config('synchronous_commit', 'off', true)"
 
 
 @functools.cache
-def _insert_statement(model: type[Model], vendor: str, durable: bool = True) -> tuple[str, tuple]:
+def _insert_statement(model: type[Model], vendor: str, durable: bool = True,
+                      condition: str = "") -> tuple[str, tuple]:
     fields = tuple(model._meta.local_concrete_fields)
     query = InsertQuery(model)
     query.insert_values(fields, [model()])
     [(sql, _params)] = query.get_compiler(connection=_database()).as_sql()
+    if condition:  # INSERT INTO t (a, b) VALUES (%s, %s) -> INSERT INTO t (a, b) SELECT %s, %s WHERE condition
+        head, values = sql.split(" VALUES ", 1)
+        sql = f"{head} SELECT {values.removeprefix('(').removesuffix(')')} WHERE {condition}"
     return sql + ("" if durable else _ASYNC_COMMIT), fields
 
 

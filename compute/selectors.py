@@ -51,10 +51,10 @@ class _Registry:
 # Moved by the database's triggers on every committed write to the provider and offer tables (`registry`) or to
 # the GPU inventory (`gpu`) and, inside a writing transaction, on each of its writes
 # (compute/migrations/0003_data_version.py): one row to read, however large the registry or the inventory.
-_VERSIONS_SQL = {
-    "postgresql": ("SELECT registry, coalesce(current_setting('comfyvn.change_registry', true), ''), "
-                   "gpu, coalesce(current_setting('comfyvn.change_gpu', true), '') FROM compute_data_version"),
-    "sqlite": "SELECT registry, hex(registry_token), gpu, hex(gpu_token) FROM compute_data_version",
+_VERSIONS = {
+    "postgresql": ("registry, coalesce(current_setting('comfyvn.change_registry', true), ''), "
+                   "gpu, coalesce(current_setting('comfyvn.change_gpu', true), '')"),
+    "sqlite": "registry, hex(registry_token), gpu, hex(gpu_token)",
 }
 _GPUS = VersionCache(maxsize=2)  # the fresh local GPUs, by staleness limit
 
@@ -62,8 +62,26 @@ _GPUS = VersionCache(maxsize=2)  # the fresh local GPUs, by staleness limit
 def data_versions() -> tuple[tuple, tuple]:
     """What identifies the registry and the GPU inventory this connection sees: after any committed write, or any
     write of its own transaction, the next call reads a different one."""
-    row = repeated_query_rows(_VERSIONS_SQL[connection.vendor], ())[0]
-    return tuple(row[:2]), tuple(row[2:])
+    global _last_seen
+    row = repeated_query_rows(f"SELECT {_VERSIONS[connection.vendor]} FROM compute_data_version", ())[0]
+    _last_seen = (tuple(row[:2]), tuple(row[2:]))
+    return _last_seen
+
+
+_last_seen: tuple[tuple, tuple] | None = None
+
+
+def data_versions_last_seen() -> tuple[tuple, tuple] | None:
+    """What data_versions() last read in this process, which may have moved since: only for advice whose summary
+    is then stored under data_versions_unchanged(), which checks it."""
+    return _last_seen
+
+
+def data_versions_unchanged(versions: tuple[tuple, tuple]) -> tuple[str, list]:
+    """An SQL condition (and its parameters) that holds while the data versions are still `versions`, for an
+    INSERT to check in its own snapshot (comfyvn_site.db.repeated_insert's `only_if`)."""
+    condition = f"({_VERSIONS[connection.vendor]}) = (%s, %s, %s, %s)"
+    return f"EXISTS (SELECT 1 FROM compute_data_version WHERE {condition})", [*versions[0], *versions[1]]
 
 
 def registry_version() -> tuple:
@@ -86,11 +104,12 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate,
     return _candidates_under(registry_version(), need=need)
 
 
-def advice_inputs(*, need: OfferNeed | None = None) -> tuple[tuple[Candidate, ...], tuple[LocalGpu, ...]]:
+def advice_inputs(*, need: OfferNeed | None = None,
+                  versions: tuple[tuple, tuple] | None = None) -> tuple[tuple[Candidate, ...], tuple[LocalGpu, ...]]:
     """advice_candidates_list(need) and the local GPUs of every fresh host, from one query while neither the
-    registry nor the inventory changed. Both come back as the same objects until then, so what is computed from
-    them can be kept by their identity."""
-    registry, gpus = data_versions()
+    registry nor the inventory changed (none with `versions` given, which the caller then answers for). Both come
+    back as the same objects until then, so what is computed from them can be kept by their identity."""
+    registry, gpus = versions or data_versions()
     now = timezone.now()
     key = settings.GPU_STALE_AFTER_SECONDS
     local_gpus = _GPUS.get(gpus, key, now)

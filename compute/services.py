@@ -18,7 +18,7 @@ from comfyvn_site.exceptions import Conflict
 from compute.advisor import advise_analysed, workload_analyse
 from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
-from compute.selectors import advice_inputs
+from compute.selectors import advice_inputs, data_versions, data_versions_last_seen, data_versions_unchanged
 from compute.types import Advice, Choice, WorkloadAnalysis, WorkloadSpec
 
 # The advisor is pure, so the same question (analysis, flags) over the same candidates and local GPUs (advice_inputs
@@ -51,17 +51,21 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     """
     user = user if user is not None and user.is_authenticated else None
     analysis = workload_analyse(workload)
-    candidates, local_gpus = advice_inputs(need=offer_need(analysis))
     question = (analysis, prefer_remote, hardware_override)
-    advice = _ADVICE.get((candidates, local_gpus), question)
-    if advice is None:
-        advice = advise_analysed(analysis, candidates, local_gpus, prefer_remote=prefer_remote,
-                                 hardware_override=hardware_override)
-        _ADVICE.put((candidates, local_gpus), question, advice)
+    keyed = bool(idempotency_key) and user is not None
+    if not dry_run and not keyed and (seen := data_versions_last_seen()) is not None:
+        # Advise from the data versions last read and store the summary only if they are still current, checked
+        # by the INSERT itself: one round trip instead of two while nothing changes. If something did, fall through.
+        advice = _advice_for(question, seen)
+        summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
+        if repeated_insert(summary, durable=settings.COMFYVN_JOB_SUMMARY_DURABLE,
+                           only_if=data_versions_unchanged(seen)):
+            return AdviceResult(advice=advice, summary=summary)
+    advice = _advice_for(question, data_versions())
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
     if dry_run:
         return AdviceResult(advice=advice, summary=summary)
-    if idempotency_key and user is not None:
+    if keyed:
         summary.idempotency_key = idempotency_key
         summary.request_fingerprint = _fingerprint(summary.workload, prefer_remote, hardware_override, source)
         try:
@@ -72,6 +76,17 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
         return AdviceResult(advice=advice, summary=summary)
     repeated_insert(summary, durable=settings.COMFYVN_JOB_SUMMARY_DURABLE)
     return AdviceResult(advice=advice, summary=summary)
+
+
+def _advice_for(question: tuple[WorkloadAnalysis, bool, bool], versions: tuple[tuple, tuple]) -> Advice:
+    analysis, prefer_remote, hardware_override = question
+    candidates, local_gpus = advice_inputs(need=offer_need(analysis), versions=versions)
+    advice = _ADVICE.get((candidates, local_gpus), question)
+    if advice is None:
+        advice = advise_analysed(analysis, candidates, local_gpus, prefer_remote=prefer_remote,
+                                 hardware_override=hardware_override)
+        _ADVICE.put((candidates, local_gpus), question, advice)
+    return advice
 
 
 def offer_need(analysis: WorkloadAnalysis) -> OfferNeed:

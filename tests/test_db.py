@@ -134,3 +134,14 @@ def test_inside_a_transaction_or_off_postgresql_every_insert_is_durable():
     assert "set_config" not in _inserts(queries)[0]
     assert ("set_config" in _inserts(outside)[0]) == (connection.vendor == "postgresql")
     assert JobSummary.objects.count() == 2
+
+
+def test_a_conditional_insert_stores_the_row_only_where_its_condition_holds():
+    refused, stored = _summary(), _summary()
+    assert repeated_insert(refused, only_if=("EXISTS (SELECT 1 FROM compute_jobsummary WHERE source = %s)", ["x"]))\
+        is False
+    assert refused._state.adding and not JobSummary.objects.exists()
+    assert repeated_insert(stored, only_if=("NOT EXISTS (SELECT 1 FROM compute_jobsummary WHERE source = %s)",
+                                            ["x"])) is True
+    assert not stored._state.adding
+    assert model_to_dict(JobSummary.objects.get()) == model_to_dict(stored)

@@ -10,18 +10,23 @@ from compute.models import JobSummary
 from compute.selectors import advice_inputs
 from compute.services import advice_create
 from compute.types import WorkloadSpec
+from providers.models import Provider
 from tests.compute.conftest import providers_create
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("count", [10, 500])
 def test_advice_create_query_count_is_constant(count, django_assert_num_queries, user):
-    advice_inputs()  # the local GPU inventory (none here) is read once and kept until it changes
+    advice_inputs()  # the data versions and the local GPU inventory (none here), read once and kept
     providers_create(count)
-    with django_assert_num_queries(3):  # the data versions, one read of the registry, the insert: no BEGIN/COMMIT
+    # The insert finds that the versions advice started from have moved (providers were added), so: the versions,
+    # one read of the registry, the insert; no BEGIN/COMMIT.
+    with django_assert_num_queries(4):
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
-    with django_assert_num_queries(2):  # the same registry and inventory again: their versions, and the insert
+    with django_assert_num_queries(1):  # nothing moved: the insert alone, which checks the versions itself
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
+    with django_assert_num_queries(1):  # a dry run stores nothing, so it reads the versions
+        advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=True)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,6 +58,23 @@ def test_only_keyed_summaries_wait_for_the_flush_by_default(settings, user, key,
     providers_create(3)
     with CaptureQueriesContext(connection) as queries:
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, idempotency_key=key)
-    [insert] = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
-    assert ("set_config('synchronous_commit', 'off', true)" not in insert) == flushed
+    inserts = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
+    assert inserts and {"set_config('synchronous_commit', 'off', true)" not in insert for insert in inserts} == {flushed}
     assert JobSummary.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_since_the_versions_were_last_read_is_seen_by_the_next_advice(user):
+    """Advice starts from the data versions last read; a provider change committed since makes the summary's INSERT
+    refuse, and the advice is given again from the registry as it now is: never an answer from the one before."""
+    providers_create(3)
+    workload = WorkloadSpec(workload_type="cg_batch")
+    first = advice_create(workload=workload, user=user)
+    assert advice_create(workload=workload, user=user).summary.provider_id == first.summary.provider_id
+    Provider.objects.filter(id=first.summary.provider_id).update(active=False)
+
+    second = advice_create(workload=workload, user=user)
+    assert second.advice.chosen_remote.candidate.provider.id == second.summary.provider_id
+    assert second.summary.provider_id not in {"", first.summary.provider_id}
+    assert JobSummary.objects.filter(provider_id=second.summary.provider_id).count() == 1  # one row, not two
+    assert JobSummary.objects.count() == 3
