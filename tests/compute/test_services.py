@@ -59,7 +59,8 @@ def test_only_keyed_summaries_wait_for_the_flush_by_default(settings, user, key,
     with CaptureQueriesContext(connection) as queries:
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, idempotency_key=key)
     inserts = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT")]
-    assert inserts and {"set_config('synchronous_commit', 'off', true)" not in insert for insert in inserts} == {flushed}
+    unflushed = "set_config('synchronous_commit', 'off', true)"
+    assert inserts and {unflushed not in insert for insert in inserts} == {flushed}
     assert JobSummary.objects.count() == 1
 
 
