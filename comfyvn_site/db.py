@@ -30,7 +30,7 @@ def repeated_insert(instance: Model, *, durable: bool = True, only_if: tuple[str
     has a Python default and that has no save() override or signal receivers (the job summary): none is called.
 
     `only_if` (an SQL condition and its parameters) stores the row only where the condition holds in the INSERT's
-    own snapshot, in the same round trip: a check and a write that no other commit can come between.
+    own snapshot: the check costs no round trip of its own, and sees every commit made before the INSERT began.
 
     `durable=False` on PostgreSQL, outside a transaction, commits the row without waiting for the WAL flush
     (asynchronous commit, for this one statement only): the row is committed and visible at once, and survives

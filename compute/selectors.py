@@ -56,6 +56,7 @@ _VERSIONS = {
                    "gpu, coalesce(current_setting('comfyvn.change_gpu', true), '')"),
     "sqlite": "registry, hex(registry_token), gpu, hex(gpu_token)",
 }
+_VERSIONS_SQL = {vendor: f"SELECT {columns} FROM compute_data_version" for vendor, columns in _VERSIONS.items()}
 _GPUS = VersionCache(maxsize=2)  # the fresh local GPUs, by staleness limit
 
 
@@ -63,7 +64,7 @@ def data_versions() -> tuple[tuple, tuple]:
     """What identifies the registry and the GPU inventory this connection sees: after any committed write, or any
     write of its own transaction, the next call reads a different one."""
     global _last_seen
-    row = repeated_query_rows(f"SELECT {_VERSIONS[connection.vendor]} FROM compute_data_version", ())[0]
+    row = repeated_query_rows(_VERSIONS_SQL[connection.vendor], ())[0]
     _last_seen = (tuple(row[:2]), tuple(row[2:]))
     return _last_seen
 
