@@ -5,12 +5,12 @@ JSON rendering, one gunicorn round trip). Every case asks for gzip (`Accept-Enco
 Go's net/http and browsers do, and reads the answer without decoding it, as wrk does. Advise is loaded four ways:
 `advise` repeats one question, as a scheduler submitting the same kind of job does, so it is answered from the
 per-process advice memo (compute/services.py), compressed from the answer's kept gzip stream, and pays for the
-request, the data-version check and the job-summary insert; `advise-plain` is the same without gzip (all 145 KB on
-the wire); `advise-dry` repeats it as a dry run, the same work without the insert and its commit, which shows what
-recording costs; `advise-new` asks a question no worker has seen on every request (the estimated minutes change each
-time), so the advisor runs over all 1,000 providers and the answer is rendered and compressed afresh. Peak worker
-RSS is sampled throughout; first vs last shows whether memory stays flat. Each row also splits a request's CPU time
-between the gunicorn workers, PostgreSQL, the load generator and idle cores.
+request and the job-summary insert (which checks the data versions itself); `advise-plain` is the same without gzip
+(all 145 KB on the wire); `advise-dry` repeats it as a dry run, which reads the data versions instead of storing a
+summary: what recording costs; `advise-new` asks a question no worker has seen on every request (the estimated
+minutes change each time), so the advisor runs over all 1,000 providers and the answer is rendered and compressed
+afresh. Peak worker RSS is sampled throughout; first vs last shows whether memory stays flat. Each row also splits
+a request's CPU time between the gunicorn workers, PostgreSQL, the load generator and idle cores.
 
     DATABASE_URL=postgres://… python -m bench.http_bench [--providers 1000] [--duration 10]
 """
