@@ -73,8 +73,7 @@ _last_seen: tuple[tuple, tuple] | None = None
 
 
 def data_versions_last_seen() -> tuple[tuple, tuple] | None:
-    """What data_versions() last read in this process, which may have moved since: only for advice whose summary
-    is then stored under data_versions_unchanged(), which checks it."""
+    """What data_versions() last read in this process, which may have moved since (advice_inputs_kept)."""
     return _last_seen
 
 
@@ -105,12 +104,14 @@ def advice_candidates_list(*, need: OfferNeed | None = None) -> tuple[Candidate,
     return _candidates_under(registry_version(), need=need)
 
 
-def advice_inputs(*, need: OfferNeed | None = None,
-                  versions: tuple[tuple, tuple] | None = None) -> tuple[tuple[Candidate, ...], tuple[LocalGpu, ...]]:
+AdviceInputs = tuple[tuple[Candidate, ...], tuple[LocalGpu, ...]]
+
+
+def advice_inputs(*, need: OfferNeed | None = None) -> AdviceInputs:
     """advice_candidates_list(need) and the local GPUs of every fresh host, from one query while neither the
-    registry nor the inventory changed (none with `versions` given, which the caller then answers for). Both come
-    back as the same objects until then, so what is computed from them can be kept by their identity."""
-    registry, gpus = versions or data_versions()
+    registry nor the inventory changed. Both come back as the same objects until then, so what is computed from
+    them can be kept by their identity."""
+    registry, gpus = data_versions()
     now = timezone.now()
     key = settings.GPU_STALE_AFTER_SECONDS
     local_gpus = _GPUS.get(gpus, key, now)
@@ -119,6 +120,17 @@ def advice_inputs(*, need: OfferNeed | None = None,
         local_gpus = tuple(local_gpu_from_device(device) for device in devices)
         _GPUS.put(gpus, key, Entry(local_gpus, valid_after=valid_after, valid_until=valid_until))
     return _candidates_under(registry, need=need), local_gpus
+
+
+def advice_inputs_kept(*, need: OfferNeed | None, versions: tuple[tuple, tuple]) -> AdviceInputs | None:
+    """What advice_inputs(need) gave under `versions`, if this process still keeps it, without a query (None if
+    not). Nothing is built here: under versions that may have moved, a build would read data newer than its label.
+    The caller must then check `versions` (data_versions_unchanged) before it relies on the answer."""
+    registry, gpus = versions
+    now = timezone.now()
+    local_gpus = _GPUS.get(gpus, settings.GPU_STALE_AFTER_SECONDS, now)
+    candidates = _CACHE.get(registry, _candidates_key(need), now)
+    return None if local_gpus is None or candidates is None else (candidates, local_gpus)
 
 
 def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
@@ -131,17 +143,20 @@ def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
     )
 
 
+def _candidates_key(need: OfferNeed | None) -> tuple:
+    return need or OfferNeed(), settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER, settings.COMFYVN_PRICE_STALE_HOURS
+
+
 def _candidates_under(version: tuple, *, need: OfferNeed | None) -> tuple[Candidate, ...]:
-    need = need or OfferNeed()
     now = timezone.now()
-    key = (need, settings.COMFYVN_ADVISOR_OFFERS_PER_PROVIDER, settings.COMFYVN_PRICE_STALE_HOURS)
+    key = _candidates_key(need)
     candidates = _CACHE.get(version, key, now)
     if candidates is None:
         registry = _CACHE.get(version, _REGISTRY_KEY, now)
         if registry is None:
             registry = _registry_load()
             _CACHE.put(version, _REGISTRY_KEY, Entry(registry))
-        entry = _candidates_with_offers(registry, need=need, now=now)
+        entry = _candidates_with_offers(registry, need=key[0], now=now)
         _CACHE.put(version, key, entry)
         candidates = entry.value
     return candidates

@@ -18,7 +18,13 @@ from comfyvn_site.exceptions import Conflict
 from compute.advisor import advise_analysed, workload_analyse
 from compute.candidate_cache import IdentityMemo
 from compute.models import JobSummary
-from compute.selectors import advice_inputs, data_versions, data_versions_last_seen, data_versions_unchanged
+from compute.selectors import (
+    AdviceInputs,
+    advice_inputs,
+    advice_inputs_kept,
+    data_versions_last_seen,
+    data_versions_unchanged,
+)
 from compute.types import Advice, Choice, WorkloadAnalysis, WorkloadSpec
 
 # The advisor is pure, so the same question (analysis, flags) over the same candidates and local GPUs (advice_inputs
@@ -53,15 +59,18 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     analysis = workload_analyse(workload)
     question = (analysis, prefer_remote, hardware_override)
     keyed = bool(idempotency_key) and user is not None
-    if not dry_run and not keyed and (seen := data_versions_last_seen()) is not None:
-        # Advise from the data versions last read and store the summary only if they are still current, checked
-        # by the INSERT itself: one round trip instead of two while nothing changes. If something did, fall through.
-        advice = _advice_for(question, seen)
+    need = offer_need(analysis)
+    if not dry_run and not keyed and (seen := data_versions_last_seen()) is not None \
+            and (kept := advice_inputs_kept(need=need, versions=seen)) is not None:
+        # Advise from what was kept under the data versions last read, and store the summary only if they are still
+        # current, checked by the INSERT itself: one round trip instead of two while nothing changes. If something
+        # did, nothing is stored and the advice is given again from the versions as they now are.
+        advice = _advice_for(question, kept)
         summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
         if repeated_insert(summary, durable=settings.COMFYVN_JOB_SUMMARY_DURABLE,
                            only_if=data_versions_unchanged(seen)):
             return AdviceResult(advice=advice, summary=summary)
-    advice = _advice_for(question, data_versions())
+    advice = _advice_for(question, advice_inputs(need=need))
     summary = _job_summary_build(advice=advice, workload=workload, source=source, user=user)
     if dry_run:
         return AdviceResult(advice=advice, summary=summary)
@@ -78,9 +87,9 @@ def advice_create(*, workload: WorkloadSpec, prefer_remote: bool = False, hardwa
     return AdviceResult(advice=advice, summary=summary)
 
 
-def _advice_for(question: tuple[WorkloadAnalysis, bool, bool], versions: tuple[tuple, tuple]) -> Advice:
+def _advice_for(question: tuple[WorkloadAnalysis, bool, bool], inputs: AdviceInputs) -> Advice:
     analysis, prefer_remote, hardware_override = question
-    candidates, local_gpus = advice_inputs(need=offer_need(analysis), versions=versions)
+    candidates, local_gpus = inputs
     advice = _ADVICE.get((candidates, local_gpus), question)
     if advice is None:
         advice = advise_analysed(analysis, candidates, local_gpus, prefer_remote=prefer_remote,

@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from compute.advisor import workload_analyse
 from compute.models import JobSummary
-from compute.selectors import advice_inputs
-from compute.services import advice_create
+from compute.selectors import advice_inputs, advice_inputs_kept, data_versions_last_seen
+from compute.services import advice_create, offer_need
 from compute.types import WorkloadSpec
 from providers.models import Provider
 from tests.compute.conftest import providers_create
@@ -19,9 +20,9 @@ from tests.compute.conftest import providers_create
 def test_advice_create_query_count_is_constant(count, django_assert_num_queries, user):
     advice_inputs()  # the data versions and the local GPU inventory (none here), read once and kept
     providers_create(count)
-    # The insert finds that the versions advice started from have moved (providers were added), so: the versions,
-    # one read of the registry, the insert; no BEGIN/COMMIT.
-    with django_assert_num_queries(4):
+    # Nothing is kept under the versions last read for this need, so: the versions, which have moved (providers
+    # were added), one read of the registry, the insert; no BEGIN/COMMIT.
+    with django_assert_num_queries(3):
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
     with django_assert_num_queries(1):  # nothing moved: the insert alone, which checks the versions itself
         advice_create(workload=WorkloadSpec(workload_type="cg_batch"), user=user, dry_run=False)
@@ -78,4 +79,22 @@ def test_a_write_since_the_versions_were_last_read_is_seen_by_the_next_advice(us
     assert second.advice.chosen_remote.candidate.provider.id == second.summary.provider_id
     assert second.summary.provider_id not in {"", first.summary.provider_id}
     assert JobSummary.objects.filter(provider_id=second.summary.provider_id).count() == 1  # one row, not two
+    assert JobSummary.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_advice_skips_reading_the_versions_only_with_inputs_kept_under_them(django_assert_num_queries, user):
+    """Under versions that may have moved nothing is built (a build would read data newer than its label), so a
+    need this process keeps nothing for reads the versions first, as before."""
+    providers_create(3)
+    small, large = WorkloadSpec(workload_type="cg_batch"), WorkloadSpec(workload_type="cg_batch", min_vram_gb=40)
+    large_need = offer_need(workload_analyse(large))
+    advice_create(workload=small, user=user)
+    assert advice_inputs_kept(need=large_need, versions=data_versions_last_seen()) is None
+    with django_assert_num_queries(2):  # the versions, then the insert
+        advice_create(workload=large, user=user)
+    kept = advice_inputs_kept(need=large_need, versions=data_versions_last_seen())
+    assert kept is not None and all(a is b for a, b in zip(kept, advice_inputs(need=large_need), strict=True))
+    with django_assert_num_queries(1):
+        advice_create(workload=large, user=user)
     assert JobSummary.objects.count() == 3
