@@ -57,6 +57,8 @@ _VERSIONS = {
     "sqlite": "registry, hex(registry_token), gpu, hex(gpu_token)",
 }
 _VERSIONS_SQL = {vendor: f"SELECT {columns} FROM compute_data_version" for vendor, columns in _VERSIONS.items()}
+_VERSIONS_UNCHANGED_SQL = {vendor: f"EXISTS (SELECT 1 FROM compute_data_version WHERE ({columns}) = (%s, %s, %s, %s))"
+                           for vendor, columns in _VERSIONS.items()}
 _GPUS = VersionCache(maxsize=2)  # the fresh local GPUs, by staleness limit
 
 
@@ -80,8 +82,7 @@ def data_versions_last_seen() -> tuple[tuple, tuple] | None:
 def data_versions_unchanged(versions: tuple[tuple, tuple]) -> tuple[str, list]:
     """An SQL condition (and its parameters) that holds while the data versions are still `versions`, for an
     INSERT to check in its own snapshot (comfyvn_site.db.repeated_insert's `only_if`)."""
-    condition = f"({_VERSIONS[connection.vendor]}) = (%s, %s, %s, %s)"
-    return f"EXISTS (SELECT 1 FROM compute_data_version WHERE {condition})", [*versions[0], *versions[1]]
+    return _VERSIONS_UNCHANGED_SQL[connection.vendor], [*versions[0], *versions[1]]
 
 
 def registry_version() -> tuple:
@@ -112,14 +113,7 @@ def advice_inputs(*, need: OfferNeed | None = None) -> AdviceInputs:
     registry nor the inventory changed. Both come back as the same objects until then, so what is computed from
     them can be kept by their identity."""
     registry, gpus = data_versions()
-    now = timezone.now()
-    key = settings.GPU_STALE_AFTER_SECONDS
-    local_gpus = _GPUS.get(gpus, key, now)
-    if local_gpus is None:
-        devices, valid_after, valid_until = gpu_selectors.gpu_devices_fresh(now=now)
-        local_gpus = tuple(local_gpu_from_device(device) for device in devices)
-        _GPUS.put(gpus, key, Entry(local_gpus, valid_after=valid_after, valid_until=valid_until))
-    return _candidates_under(registry, need=need), local_gpus
+    return _candidates_under(registry, need=need), _local_gpus_under(gpus)
 
 
 def advice_inputs_kept(*, need: OfferNeed | None, versions: tuple[tuple, tuple]) -> AdviceInputs | None:
@@ -141,6 +135,17 @@ def local_gpu_from_device(device: GpuDevice) -> LocalGpu:
         free_gb=device.memory_free_mb / MIB_PER_GB if device.memory_free_mb is not None else None,
         utilization_pct=device.utilization_pct,
     )
+
+
+def _local_gpus_under(version: tuple) -> tuple[LocalGpu, ...]:
+    now = timezone.now()
+    local_gpus = _GPUS.get(version, settings.GPU_STALE_AFTER_SECONDS, now)
+    if local_gpus is None:
+        devices, valid_after, valid_until = gpu_selectors.gpu_devices_fresh(now=now)
+        local_gpus = tuple(local_gpu_from_device(device) for device in devices)
+        _GPUS.put(version, settings.GPU_STALE_AFTER_SECONDS,
+                  Entry(local_gpus, valid_after=valid_after, valid_until=valid_until))
+    return local_gpus
 
 
 def _candidates_key(need: OfferNeed | None) -> tuple:
